@@ -1,0 +1,30 @@
+"""Search spaces: the contract (:mod:`nag.spaces.base`) and its two implementations."""
+
+from __future__ import annotations
+
+from nag.spaces.base import Arch, ArchError, Decision, SearchSpace
+from nag.spaces.mbv3 import MBV3Macro, MBV3Space
+from nag.spaces.nb201 import NB201Space
+
+SPACES = ("mbv3", "nb201")
+
+
+def get_space(name: str, macro: MBV3Macro | None = None) -> SearchSpace:
+    """Build a space by name (``mbv3`` takes an optional :class:`MBV3Macro`)."""
+    if name == "mbv3":
+        return MBV3Space(macro)
+    if name == "nb201":
+        return NB201Space()
+    raise ValueError(f"unknown search space {name!r}; known: {', '.join(SPACES)}")
+
+
+__all__ = [
+    "Arch",
+    "ArchError",
+    "Decision",
+    "MBV3Macro",
+    "MBV3Space",
+    "NB201Space",
+    "SearchSpace",
+    "get_space",
+]

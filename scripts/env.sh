@@ -1,0 +1,9 @@
+# Sourced by the other scripts: quiet, offline-friendly settings for the stack.
+export DVC_NO_ANALYTICS=1
+export MLFLOW_DISABLE_TELEMETRY=true
+export GX_ANALYTICS_ENABLED=false
+export PREFECT_HOME="${PREFECT_HOME:-$PWD/.prefect}"
+export PREFECT_SERVER_ANALYTICS_ENABLED=false
+export PREFECT_LOGGING_LEVEL="${PREFECT_LOGGING_LEVEL:-WARNING}"
+export PREFECT_SERVER_UI_ENABLED="${PREFECT_SERVER_UI_ENABLED:-false}"
+export PATH="$PWD/.venv/bin:$PATH"

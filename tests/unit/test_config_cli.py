@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nag.cli import app
+from nag.config import ConfigError, DataConfig, load_params
+
+
+def test_load_params_defaults_and_errors(tmp_path):
+    p = tmp_path / "params.yaml"
+    p.write_text("data:\n  val_size: 5\n")
+    params = load_params(p)
+    assert params.data == DataConfig(val_size=5)
+    p.write_text("data:\n  val_sise: 5\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_params(p)
+    p.write_text("data:\n  val_size: many\n")
+    with pytest.raises(ConfigError, match="expected int"):
+        load_params(p)
+    with pytest.raises(ConfigError, match="missing"):
+        load_params(tmp_path / "none.yaml")
+
+
+def test_cli_prepare(tiny_idx_dir, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(f"data:\n  source: {tiny_idx_dir}\n  val_size: 10\n")
+    runner = CliRunner()
+    res = runner.invoke(app, ["prepare", "--out", str(tmp_path / "p"), "--metrics", str(tmp_path / "m.json"),
+                              "--params", str(params)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "m.json").read_text())["n_val"] == 10
+    params.write_text(f"data:\n  source: {tmp_path / 'missing'}\n")
+    res = runner.invoke(app, ["prepare", "--out", str(tmp_path / "q"), "--params", str(params)])
+    assert res.exit_code == 2 and "dataset-fashion-mnist" in res.output
+    assert not (tmp_path / "q").exists()
+
+
+def test_help_lists_commands():
+    res = CliRunner().invoke(app, ["--help"])
+    assert res.exit_code == 0 and "prepare" in res.output
