@@ -49,6 +49,153 @@ def prepare(
     typer.echo(json.dumps(result))
 
 
+def _platform(params_path: Path, name: str):
+    from nag.platforms import resolve
+
+    params = load_params(params_path)
+    return params, resolve(params.platform(name))
+
+
+def _errors():
+    """The exception types that are the user's to fix (shown as one line, exit code 2)."""
+    from nag.archdata import DataError
+    from nag.budget import BudgetError
+    from nag.checkpoint import CheckpointError
+    from nag.data.benchmarks import TableError
+    from nag.infer import InfeasibleError
+
+    return (ConfigError, DataError, BudgetError, CheckpointError, TableError, InfeasibleError)
+
+
+PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")
+
+
+@app.command("arch-dataset")
+def arch_dataset(platform: str = PLATFORM, out: Path = typer.Option(...), metrics: Path = typer.Option(...),
+                 params: Path = PARAMS) -> None:
+    """Sample the architecture dataset (M archs with accuracy and latency) of a platform."""
+    from nag.atomic import write_json
+    from nag.pipeline import run_arch_dataset
+
+    try:
+        cfg, plat = _platform(params, platform)
+        write_json(metrics, run_arch_dataset(cfg, plat, out))
+    except _errors() as exc:
+        _fail(exc)
+
+
+@app.command("train-evaluator")
+def train_evaluator_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), out: Path = typer.Option(...),
+                        metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
+    """Train the Pareto-dominance evaluator R(β|B) (and the candidate-ranking accuracy predictor)."""
+    from nag.atomic import write_json
+    from nag.pipeline import run_train_evaluator
+
+    try:
+        cfg, plat = _platform(params, platform)
+        write_json(metrics, run_train_evaluator(cfg, plat, dataset, out))
+    except _errors() as exc:
+        _fail(exc)
+
+
+@app.command("train-generator")
+def train_generator_cmd(platform: str = PLATFORM, evaluator: Path = typer.Option(...), out: Path = typer.Option(...),
+                        metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
+    """Train the budget-conditioned generator with REINFORCE over all K budgets."""
+    from nag.atomic import write_json
+    from nag.pipeline import run_train_generator
+
+    try:
+        cfg, plat = _platform(params, platform)
+        write_json(metrics, run_train_generator(cfg, plat, evaluator, out))
+    except _errors() as exc:
+        _fail(exc)
+
+
+@app.command("frontier")
+def frontier_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), out: Path = typer.Option(...),
+                 plots: Path = typer.Option(...), evaluator: Path = typer.Option(None),
+                 generator: Path = typer.Option(None), params: Path = PARAMS) -> None:
+    """Generate at the K trained budgets and the interpolated midpoints; write JSON and plots."""
+    from nag.atomic import write_json
+    from nag.pipeline import run_generate
+
+    try:
+        cfg, plat = _platform(params, platform)
+        ev = evaluator or Path(f"models/evaluator/{platform}.pt")
+        gen = generator or Path(f"models/generator/{platform}.pt")
+        write_json(out, run_generate(cfg, plat, ev, gen, dataset, out, plots))
+    except _errors() as exc:
+        _fail(exc)
+
+
+@app.command()
+def generate(
+    platform: str = PLATFORM,
+    budget: list[float] = typer.Option(..., "--budget", "-b", help="latency budget in ms (repeatable)"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    zero_query: bool = typer.Option(False, "--zero-query", help="rank by prediction only, query nothing"),
+    evaluator: Path = typer.Option(None, help="default models/evaluator/<platform>.pt"),
+    generator: Path = typer.Option(None, help="default models/generator/<platform>.pt"),
+    params: Path = PARAMS,
+) -> None:
+    """The most accurate architecture within each budget (ms) on a platform."""
+    from nag.pipeline import Generated
+
+    try:
+        cfg, plat = _platform(params, platform)
+        g = Generated(cfg, plat, evaluator or Path(f"models/evaluator/{platform}.pt"),
+                      generator or Path(f"models/generator/{platform}.pt"))
+        choices, queries = g.choose(budget, zero_query=zero_query)
+    except _errors() as exc:
+        _fail(exc)
+    rows = [{"platform": platform, **g.describe(c)} for c in choices]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        acc = f"{r['accuracy']:.2f} % (queried)" if r["accuracy"] is not None else f"score {r['score']:.3f}"
+        typer.echo(f"budget {r['budget_ms']:g} ms -> {json.dumps(r['arch'])}  latency {r['latency_ms']:.4g} ms, {acc}")
+    typer.echo(f"new accuracy queries: {queries}")
+
+
+benchmark_app = typer.Typer(help="Judge the method on real benchmark tables.", no_args_is_help=True)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+@benchmark_app.command("nb201")
+def benchmark_nb201(
+    device: str = typer.Option(..., help="device column (lat_<device>) of the table"),
+    metric: str = typer.Option("acc_cifar10", help="accuracy column"),
+    train_size: int = typer.Option(1000, help="M: architectures in the dataset"),
+    seed: int = typer.Option(0),
+    table: Path = typer.Option(Path("data/benchmarks/nb201.csv"), help="any CSV of the NB201 schema"),
+    out_dir: Path = typer.Option(Path("reports/benchmarks")),
+    params: Path = PARAMS,
+) -> None:
+    """Train on an M-sample of NAS-Bench-201 and judge against the oracle on the whole table."""
+    from nag.atomic import write_json
+    from nag.bench_nb201 import run_nb201_benchmark
+    from nag.config import PlatformConfig
+    from nag.plots import plot_benchmark
+    from nag.platforms import resolve
+
+    try:
+        cfg = load_params(params)
+        plat = resolve(PlatformConfig(f"nb201-{device}", table=str(table), device=device, metric=metric))
+        report = run_nb201_benchmark(plat, cfg, train_size, seed)
+    except (*_errors(), ValueError) as exc:
+        _fail(exc)
+    stem = f"nb201_{device}" if (metric, seed, train_size) == ("acc_cifar10", 0, 1000) else \
+        f"nb201_{device}_{metric}_m{train_size}_s{seed}"
+    write_json(out_dir / f"{stem}.json", report)
+    plot_benchmark(out_dir / f"{stem}.png", plat, report)
+    for name, m in report["methods"].items():
+        typer.echo(f"{name:22s} regret {m['mean_regret_pp']:.3f} pp  max {m['max_regret_pp']:.3f}  "
+                   f"satisfied {m['satisfaction_rate']:.0%}  queries {m['queries']}")
+    typer.echo(f"wrote {out_dir / stem}.json and .png")
+
+
 def main() -> None:
     app()
 

@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 
+PLATFORM_KINDS = ("benchmark",)
+
+
 class ConfigError(ValueError):
     """params.yaml is malformed (unknown key, wrong type, bad value)."""
 
@@ -31,10 +34,98 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class BudgetConfig:
+    """``budgets:`` — K trained budgets evenly spaced over a percentile range of the dataset's latency."""
+
+    k: int = 10
+    lo_pct: float = 1.0
+    hi_pct: float = 99.0
+
+
+@dataclass(frozen=True)
+class EvaluatorConfig:
+    """``evaluator:`` section of params.yaml."""
+
+    hidden: int = 128
+    embed_dim: int = 64
+    budget_input: str = "embedding"  # embedding | onehot (authors' code; ablation)
+    loss: str = "hinge"  # hinge | logistic (authors' code; ablation)
+    steps: int = 2000
+    pairs_per_step: int = 1024
+    within_budget_share: float = 0.9  # share of pairs drawn with both members within the budget
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """``generator:`` section of params.yaml."""
+
+    hidden: int = 64
+    embed_dim: int = 64
+    iterations: int = 1500
+    samples_per_budget: int = 8  # N in the paper
+    lr: float = 3e-3
+    entropy: float = 0.3  # λ, relative to the reward scale (rewards are normalised per budget)
+    baseline: str = "moving_average"  # moving_average | none (the paper has none)
+    baseline_momentum: float = 0.9
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class InferConfig:
+    """``infer:`` section of params.yaml."""
+
+    candidates: int = 64  # C: at most this many accuracy queries per budget
+    pool: int = 4096  # samples drawn from π(·|B) per round (pool == candidates, widen 0: the paper)
+    widen: float = 0.2  # half of each pool is drawn at B·(1 + widen); infeasible ones are filtered
+    max_rounds: int = 8
+    rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
+    predictor: str = "gbr"  # accuracy predictor fitted on the M archs (rf | gbr | mlp | ridge)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """``dataset:`` — the architecture dataset of table-backed platforms (NB201): M sampled cells."""
+
+    train_size: int = 1000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """One entry of ``platforms:`` (a mapping name → settings in params.yaml). ``kind: benchmark`` = a table of real measurements (NB201
+    schema): ``table`` holds accuracy column ``metric`` and latency column ``lat_<device>``."""
+
+    name: str
+    kind: str = "benchmark"
+    table: str = "data/benchmarks/nb201.csv"
+    device: str = ""
+    metric: str = "acc_cifar10"
+
+
+@dataclass(frozen=True)
 class Params:
     """The whole params.yaml."""
 
     data: DataConfig = field(default_factory=DataConfig)
+    budgets: BudgetConfig = field(default_factory=BudgetConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    infer: InferConfig = field(default_factory=InferConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    platforms: tuple[PlatformConfig, ...] = ()
+
+    def platform(self, name: str) -> PlatformConfig:
+        """The platform called ``name``; an unknown name is an error listing the known ones."""
+        for p in self.platforms:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.platforms) or "none"
+        raise ConfigError(f"unknown platform {name!r}; params.yaml declares: {known}")
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
@@ -55,7 +146,10 @@ def _build(cls: type, raw: Any, where: str) -> Any:
             kwargs[key] = _build(hint, value, f"{where}.{key}")
         else:
             kwargs[key] = _coerce(hint, value, f"{where}.{key}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required key is missing
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
@@ -85,4 +179,18 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"cannot parse {path}: {exc}") from exc
-    return _build(Params, raw, path.name)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections")
+    plats = raw.get("platforms") or {}
+    if not isinstance(plats, dict):
+        raise ConfigError(f"{path.name}: platforms must be a mapping of name -> settings")
+    raw = {**raw, "platforms": [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
+    params = _build(Params, raw, path.name)
+    names = [p.name for p in params.platforms]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{path.name}: platform names must be unique, got {names}")
+    for p in params.platforms:
+        if p.kind not in PLATFORM_KINDS:
+            raise ConfigError(f"{path.name}: platform {p.name!r} has unknown kind {p.kind!r}; "
+                              f"known: {', '.join(PLATFORM_KINDS)}")
+    return params

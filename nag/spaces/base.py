@@ -21,6 +21,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,7 +45,7 @@ class Arch:
     space: str
     tokens: tuple[int, ...]
 
-    @property
+    @cached_property
     def arch_id(self) -> str:
         """Stable id: a hash of the space name and the canonical tokens."""
         text = self.space + ":" + ",".join(str(t) for t in self.tokens)
@@ -114,10 +115,14 @@ class SearchSpace(ABC):
 
     def features_batch(self, archs: Sequence[Arch]) -> np.ndarray:
         """Stack :meth:`features` into ``(len(archs), feature_dim)``."""
-        out = np.zeros((len(archs), self.feature_dim), dtype=np.float32)
-        for i, a in enumerate(archs):
-            out[i] = self.features(a)
-        return out
+        if not archs:
+            return np.zeros((0, self.feature_dim), dtype=np.float32)
+        return self.features_from_tokens(np.array([a.tokens for a in archs], dtype=np.int64))
+
+    def features_from_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        """Vectorised features of raw token rows ``(N, num_decisions)`` (canonicalised on the fly);
+        the default loops over :meth:`features`, spaces override it where it is a hot path."""
+        return np.stack([self.features(self.from_tokens(t)) for t in tokens]).astype(np.float32)
 
     def random_tokens(self, rng: np.random.Generator) -> tuple[int, ...]:
         return tuple(int(rng.integers(d.size)) for d in self.decisions)

@@ -129,6 +129,15 @@ class MBV3Space(SearchSpace):
                 out[slot + 3 + arch.tokens[o + 2 + 2 * b]] = 1.0
         return out
 
+    def features_from_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), NUM_STAGES, 1 + 2 * MAX_DEPTH)
+        depth = np.asarray(DEPTHS)[t[:, :, 0]]  # (N, 5)
+        active = np.arange(MAX_DEPTH)[None, None, :] < depth[:, :, None]  # (N, 5, 4)
+        k = t[:, :, 1::2]  # (N, 5, 4) kernel tokens
+        e = t[:, :, 2::2]  # (N, 5, 4) expand tokens
+        onehot = np.concatenate([np.eye(len(KERNELS))[k], np.eye(len(EXPANDS))[e]], axis=3)  # (N,5,4,6)
+        return (onehot * active[..., None]).reshape(len(tokens), -1).astype(np.float32)
+
     # OFA interchange -------------------------------------------------------------------------
     def to_ofa(self, arch: Arch) -> dict[str, list[int]]:
         """OFA's arch dict: ``ks`` and ``e`` for the 20 slots (inactive slots hold the canonical

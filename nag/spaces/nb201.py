@@ -50,6 +50,13 @@ class NB201Space(SearchSpace):
             out[e * len(OPS) + t] = 1.0
         return out
 
+    def features_from_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens, dtype=np.int64)
+        out = np.zeros((len(tokens), self.feature_dim), dtype=np.float32)
+        cols = tokens + np.arange(len(EDGES)) * len(OPS)  # (N, 6) column of each edge's op
+        np.put_along_axis(out, cols, 1.0, axis=1)
+        return out
+
     def parse(self, text: str) -> Arch:
         """Parse an NB201 string into an :class:`Arch`; malformed strings raise :class:`ArchError`."""
         nodes = text.strip().split("+")

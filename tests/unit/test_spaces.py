@@ -123,3 +123,10 @@ def test_nb201_rejects_bad_strings(bad):
 def test_get_space_unknown():
     with pytest.raises(ValueError, match="unknown search space"):
         get_space("resnet")
+
+
+def test_vectorised_features_match(space):
+    rng = np.random.default_rng(5)
+    raw = np.array([space.random_tokens(rng) for _ in range(100)])
+    slow = np.stack([space.features(space.from_tokens(t)) for t in raw])
+    np.testing.assert_array_equal(space.features_from_tokens(raw), slow)

@@ -1,0 +1,85 @@
+"""PNG plots a person would rather see than numbers: frontiers and latency histograms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nag.archdata import ArchDataset
+from nag.atomic import write_with
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> None:
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png"))
+    _plt().close(fig)
+
+
+def plot_frontier(path: str | Path, data: ArchDataset, rows: list[dict], platform: str) -> None:
+    """The dataset (grey), and the generated architecture per budget (budget as a dashed line)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.scatter(data.lat, data.acc, s=4, c="0.75", label="architecture dataset")
+    lat = [r["latency_ms"] for r in rows]
+    acc = [r["accuracy"] if r["accuracy"] is not None else np.nan for r in rows]
+    ax.plot(lat, acc, "o-", c="C3", label="NAG (one per budget)")
+    for r in rows:
+        ax.axvline(r["budget_ms"], c="C0", lw=0.5, ls="--", alpha=0.4)
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("accuracy (%)")
+    lo = np.nanmin(acc) if np.isfinite(acc).any() else float(data.acc.min())
+    ax.set_ylim(max(float(data.acc.min()), lo - 5), float(data.acc.max()) + 0.5)
+    ax.set_title(f"generated frontier on {platform}")
+    ax.legend(loc="lower right")
+    _save(fig, path)
+
+
+def plot_latency_histograms(path: str | Path, dataset_lat: np.ndarray, samples: dict[float, np.ndarray],
+                            platform: str) -> None:
+    """Paper Fig. 3: latency of architectures generated at two budgets vs the dataset."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    bins = np.linspace(float(np.min(dataset_lat)), float(np.max(dataset_lat)), 50)
+    ax.hist(dataset_lat, bins=bins, density=True, alpha=0.35, color="0.5", label="dataset")
+    for i, (b, lat) in enumerate(samples.items()):
+        ax.hist(lat, bins=bins, density=True, alpha=0.5, color=f"C{i}", label=f"generated at B={b:.3g} ms")
+        ax.axvline(b, color=f"C{i}", ls="--")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("density")
+    ax.set_title(f"latency of generated architectures on {platform}")
+    ax.legend()
+    _save(fig, path)
+
+
+def plot_benchmark(path: str | Path, platform, report: dict) -> None:
+    """Oracle frontier of the whole table vs the architectures each method chose per budget."""
+    from nag.pareto import pareto_mask
+
+    plt = _plt()
+    acc, lat = platform.accuracy.values, platform.latency.values
+    budgets = np.asarray(report["budgets_ms"])
+    keep = lat <= budgets.max() * 1.05
+    front = pareto_mask(acc[keep], lat[keep])
+    order = np.argsort(lat[keep][front])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.step(lat[keep][front][order], acc[keep][front][order], where="post", c="k", lw=1, label="oracle frontier")
+    for i, name in enumerate(("nag", "nag_zero_query", "best_of_dataset")):
+        rows = report["methods"].get(name, {}).get("per_budget")
+        if rows:
+            ax.plot([r["latency"] for r in rows], [r["accuracy"] for r in rows], "o", ms=5, c=f"C{i}", label=name)
+    lo = min(r["accuracy"] for r in report["methods"]["nag"]["per_budget"])
+    ax.set_ylim(lo - 3, acc.max() + 0.5)
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel(f"{report['metric']} (%)")
+    ax.set_title(f"NB201 on {report['device']}: chosen architectures vs oracle frontier")
+    ax.legend(loc="lower right")
+    _save(fig, path)
