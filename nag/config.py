@@ -80,10 +80,11 @@ class InferConfig:
 
     candidates: int = 64  # C: at most this many accuracy queries per budget
     pool: int = 4096  # samples drawn from π(·|B) per round (pool == candidates, widen 0: the paper)
+    max_total_samples: int = 40960  # cap on samples per call when many budgets are asked at once
     widen: float = 0.2  # half of each pool is drawn at B·(1 + widen); infeasible ones are filtered
     max_rounds: int = 8
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
-    predictor: str = "gbr"  # accuracy predictor fitted on the M archs (rf | gbr | mlp | ridge)
+    predictor: str = "rf+gbr"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
     seed: int = 0
 
 

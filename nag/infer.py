@@ -52,7 +52,7 @@ class Choice:
     latency: float
     score: float  # the ranking score (evaluator reward or predicted accuracy)
     accuracy: float | None  # queried accuracy (None in zero-query mode)
-    n_distinct: int  # distinct architectures sampled
+    n_distinct: int  # distinct architectures sampled (all budgets of the call together)
     n_feasible: int  # of which within the budget
     n_queried: int  # accuracy queries spent on this budget
     rounds: int
@@ -74,40 +74,39 @@ def check_budget(budget: float, cheapest: float, platform: str = "this platform"
     return budget
 
 
-class _Pool:
-    """Distinct samples and feasible candidates gathered for one budget."""
+class _Candidates:
+    """Distinct sampled architectures of all budgets together, with their latency: a sample drawn
+    for one budget is a valid candidate for every budget it fits."""
 
-    def __init__(self, budget: float) -> None:
-        self.budget = budget
-        self.seen: set[tuple[int, ...]] = set()
-        self.feasible: list[tuple[Arch, float]] = []
-        self.rounds = 0
+    def __init__(self, space: SearchSpace, latency_fn: LatencyFn) -> None:
+        self.space, self.latency_fn = space, latency_fn
+        self.archs: list[Arch] = []
+        self.lat = np.zeros(0)
+        self._raw: dict[tuple[int, ...], Arch] = {}
+        self._ids: set[str] = set()
+
+    def add_tokens(self, tokens: np.ndarray) -> None:
+        fresh = []
+        for row in np.unique(tokens, axis=0):
+            key = tuple(row.tolist())
+            if key in self._raw:
+                continue
+            arch = self._raw[key] = self.space.from_tokens(key)
+            if arch.arch_id not in self._ids:  # canonical: equal networks are one candidate
+                self._ids.add(arch.arch_id)
+                fresh.append(arch)
+        if fresh:
+            self.archs += fresh
+            self.lat = np.concatenate([self.lat, np.asarray(self.latency_fn(fresh), dtype=np.float64)])
 
 
 @torch.no_grad()
-def _sample_round(gen: Generator, space: SearchSpace, pools: list[_Pool], cfg: InferConfig,
-                  latency_fn: LatencyFn, cache: dict[tuple[int, ...], Arch]) -> None:
-    n_at_b = cfg.pool if cfg.widen <= 0 else cfg.pool - cfg.pool // 2
-    cond = []
-    for p in pools:
-        cond += [p.budget] * n_at_b + [p.budget * (1 + cfg.widen)] * (cfg.pool - n_at_b)
-    tokens = gen.sample(torch.tensor(cond)).tokens.numpy().reshape(len(pools), cfg.pool, -1)
-    fresh: list[tuple[_Pool, Arch]] = []
-    for p, rows in zip(pools, tokens):
-        p.rounds += 1
-        for row in np.unique(rows, axis=0):
-            key = tuple(row.tolist())
-            arch = cache.get(key)
-            if arch is None:
-                arch = cache[key] = space.from_tokens(key)
-            if arch.tokens not in p.seen:  # canonical tokens: equal networks counted once
-                p.seen.add(arch.tokens)
-                fresh.append((p, arch))
-    if fresh:
-        lat = latency_fn([a for _, a in fresh])
-        for (p, arch), c in zip(fresh, lat):
-            if c <= p.budget:
-                p.feasible.append((arch, float(c)))
+def _draw(gen: Generator, budgets: Sequence[float], per_budget: int, widen: float) -> np.ndarray:
+    """Tokens of ``per_budget`` samples for each budget, half at B·(1 + widen) when widen > 0."""
+    n_at_b = per_budget if widen <= 0 else per_budget - per_budget // 2
+    cond = np.concatenate([np.r_[np.full(n_at_b, b), np.full(per_budget - n_at_b, b * (1 + widen))]
+                           for b in budgets])
+    return gen.sample(torch.as_tensor(cond, dtype=torch.float32)).tokens.numpy()
 
 
 def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], latency_fn: LatencyFn,
@@ -117,57 +116,56 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
                   known_margin: float = 0.0) -> list[Choice]:
     """Best architecture for each budget (all budgets are checked before any work is done).
 
+    Each budget draws ``pool`` samples, or fewer when many budgets are asked at once (at most
+    ``max_total_samples`` in all, never under ``candidates``); candidates are shared by all budgets.
+
     ``known`` = (archs, accuracy, latency) already measured (the architecture dataset): its
     feasible members compete with the sampled candidates at no query cost. In zero-query mode a
     known architecture's measured accuracy stands in for the score, which therefore must be an
     accuracy estimate (``rank_by=predictor``); a sampled candidate then wins only if its predicted
     accuracy beats the best known one by ``known_margin`` (the predictor's error: the argmax of a
     prediction over many candidates is biased upwards — the winner's curse)."""
-    pools = [_Pool(check_budget(b, cheapest, platform)) for b in budgets]
+    budgets = [check_budget(b, cheapest, platform) for b in budgets]
+    per_budget = max(cfg.candidates, min(cfg.pool, cfg.max_total_samples // max(len(budgets), 1)))
     torch.manual_seed(cfg.seed)
-    cache: dict[tuple[int, ...], Arch] = {}
-    todo = pools
-    for _ in range(cfg.max_rounds):
-        _sample_round(gen, space, todo, cfg, latency_fn, cache)
-        todo = [p for p in pools if not p.feasible]
-        if not todo:
-            break
-    if todo and known is not None:  # nothing sampled fits: an already-measured architecture may
-        for p in todo:
-            fits = np.flatnonzero(np.asarray(known[2]) <= p.budget)
-            if len(fits):
-                i = int(fits[np.argmax(np.asarray(known[1])[fits])])
-                p.feasible.append((known[0][i], float(known[2][i])))
-        todo = [p for p in todo if not p.feasible]
+    cand = _Candidates(space, latency_fn)
+    todo, rounds = list(budgets), 0
+    while todo and rounds < cfg.max_rounds:
+        rounds += 1
+        cand.add_tokens(_draw(gen, todo, per_budget, cfg.widen))
+        cheapest_found = cand.lat.min() if len(cand.lat) else np.inf
+        todo = [b for b in budgets if b < cheapest_found]
+    known_lat = np.asarray(known[2]) if known is not None else np.zeros(0)
+    todo = [b for b in todo if not (known_lat <= b).any()]
     if todo:
         raise InfeasibleError(
-            f"no sampled architecture met {todo[0].budget:g} ms in {cfg.max_rounds} rounds of "
-            f"{cfg.pool} samples on {platform}; raise the budget or retrain the generator"
+            f"no sampled architecture met {todo[0]:g} ms in {cfg.max_rounds} rounds of "
+            f"{per_budget} samples on {platform}; raise the budget or retrain the generator"
         )
-    all_archs = [a for p in pools for a, _ in p.feasible]
-    all_budgets = np.concatenate([np.full(len(p.feasible), p.budget) for p in pools])
-    if getattr(score_fn, "budget_free", False):  # score each distinct architecture once
-        uniq = {a.arch_id: a for a in all_archs}
-        by_id = dict(zip(uniq, np.asarray(score_fn(list(uniq.values()), all_budgets[: len(uniq)]))))
-        all_scores = np.array([by_id[a.arch_id] for a in all_archs], dtype=np.float64)
-    else:
-        all_scores = np.asarray(score_fn(all_archs, all_budgets), dtype=np.float64)
-    choices, start = [], 0
-    for p in pools:
-        n = len(p.feasible)
-        scores = all_scores[start : start + n]
-        start += n
+    budget_free = getattr(score_fn, "budget_free", False)
+    if budget_free:  # score each distinct architecture once, for all budgets
+        shared_scores = np.asarray(score_fn(cand.archs, np.zeros(len(cand.archs))), dtype=np.float64)
+    choices = []
+    for b in budgets:
+        feas = np.flatnonzero(cand.lat <= b)
+        if len(feas) == 0:  # only an already-measured architecture fits this budget
+            choices.append(_prefer_known(Choice(b, None, np.inf, -np.inf, None, len(cand.archs), 0, 0, rounds),
+                                         known, -np.inf))
+            continue
+        archs = [cand.archs[i] for i in feas]
+        scores = shared_scores[feas] if budget_free else \
+            np.asarray(score_fn(archs, np.full(len(feas), b)), dtype=np.float64)
         order = np.argsort(-scores, kind="stable")
         if accuracy_fn is None:
             best, acc, n_q = int(order[0]), None, 0
             value = float(scores[best]) - known_margin
         else:
             top = order[: cfg.candidates]
-            accs = np.asarray(accuracy_fn([p.feasible[i][0] for i in top]), dtype=np.float64)
+            accs = np.asarray(accuracy_fn([archs[i] for i in top]), dtype=np.float64)
             best, acc, n_q = int(top[int(np.argmax(accs))]), float(accs.max()), len(top)
             value = acc
-        arch, lat = p.feasible[best]
-        choice = Choice(p.budget, arch, lat, float(scores[best]), acc, len(p.seen), n, n_q, p.rounds)
+        choice = Choice(b, archs[best], float(cand.lat[feas[best]]), float(scores[best]), acc,
+                        len(cand.archs), len(feas), n_q, rounds)
         if known is not None:
             choice = _prefer_known(choice, known, value)
         choices.append(choice)

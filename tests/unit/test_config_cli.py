@@ -40,4 +40,22 @@ def test_cli_prepare(tiny_idx_dir, tmp_path):
 
 def test_help_lists_commands():
     res = CliRunner().invoke(app, ["--help"])
-    assert res.exit_code == 0 and "prepare" in res.output
+    assert res.exit_code == 0
+    for cmd in ("prepare", "arch-dataset", "train-evaluator", "train-generator", "frontier", "generate",
+                "benchmark"):
+        assert cmd in res.output
+
+
+def test_platform_params(tmp_path):
+    p = tmp_path / "params.yaml"
+    p.write_text("platforms:\n  a: {device: pixel3}\n  b: {kind: benchmark, device: gold_6240}\n")
+    params = load_params(p)
+    assert [x.name for x in params.platforms] == ["a", "b"] and params.platform("b").device == "gold_6240"
+    with pytest.raises(ConfigError, match="unknown platform 'c'; params.yaml declares: a, b"):
+        params.platform("c")
+    p.write_text("platforms:\n  a: {kind: quantum}\n")
+    with pytest.raises(ConfigError, match="unknown kind 'quantum'"):
+        load_params(p)
+    p.write_text("platforms:\n  - a\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_params(p)
