@@ -70,46 +70,42 @@ def _errors():
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")
 
 
+def _stage(params_path: Path, platform: str, metrics: Path, run, *args) -> None:
+    """Run one per-platform stage function and write its metrics JSON (errors: one line, exit 2)."""
+    from nag.atomic import write_json
+
+    try:
+        cfg, plat = _platform(params_path, platform)
+        write_json(metrics, run(cfg, plat, *args))
+    except _errors() as exc:
+        _fail(exc)
+
+
 @app.command("arch-dataset")
 def arch_dataset(platform: str = PLATFORM, out: Path = typer.Option(...), metrics: Path = typer.Option(...),
                  params: Path = PARAMS) -> None:
     """Sample the architecture dataset (M archs with accuracy and latency) of a platform."""
-    from nag.atomic import write_json
     from nag.pipeline import run_arch_dataset
 
-    try:
-        cfg, plat = _platform(params, platform)
-        write_json(metrics, run_arch_dataset(cfg, plat, out))
-    except _errors() as exc:
-        _fail(exc)
+    _stage(params, platform, metrics, run_arch_dataset, out)
 
 
 @app.command("train-evaluator")
 def train_evaluator_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), out: Path = typer.Option(...),
                         metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
     """Train the Pareto-dominance evaluator R(β|B) (and the candidate-ranking accuracy predictor)."""
-    from nag.atomic import write_json
     from nag.pipeline import run_train_evaluator
 
-    try:
-        cfg, plat = _platform(params, platform)
-        write_json(metrics, run_train_evaluator(cfg, plat, dataset, out))
-    except _errors() as exc:
-        _fail(exc)
+    _stage(params, platform, metrics, run_train_evaluator, dataset, out)
 
 
 @app.command("train-generator")
 def train_generator_cmd(platform: str = PLATFORM, evaluator: Path = typer.Option(...), out: Path = typer.Option(...),
                         metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
     """Train the budget-conditioned generator with REINFORCE over all K budgets."""
-    from nag.atomic import write_json
     from nag.pipeline import run_train_generator
 
-    try:
-        cfg, plat = _platform(params, platform)
-        write_json(metrics, run_train_generator(cfg, plat, evaluator, out))
-    except _errors() as exc:
-        _fail(exc)
+    _stage(params, platform, metrics, run_train_generator, evaluator, out)
 
 
 @app.command("frontier")
@@ -117,16 +113,11 @@ def frontier_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), ou
                  plots: Path = typer.Option(...), evaluator: Path = typer.Option(None),
                  generator: Path = typer.Option(None), params: Path = PARAMS) -> None:
     """Generate at the K trained budgets and the interpolated midpoints; write JSON and plots."""
-    from nag.atomic import write_json
     from nag.pipeline import run_generate
 
-    try:
-        cfg, plat = _platform(params, platform)
-        ev = evaluator or Path(f"models/evaluator/{platform}.pt")
-        gen = generator or Path(f"models/generator/{platform}.pt")
-        write_json(out, run_generate(cfg, plat, ev, gen, dataset, out, plots))
-    except _errors() as exc:
-        _fail(exc)
+    ev = evaluator or Path(f"models/evaluator/{platform}.pt")
+    gen = generator or Path(f"models/generator/{platform}.pt")
+    _stage(params, platform, out, run_generate, ev, gen, dataset, plots)
 
 
 @app.command()

@@ -98,7 +98,7 @@ class Generated:
 
 
 def run_generate(params: Params, platform: Platform, evaluator_path: str | Path, generator_path: str | Path,
-                 dataset: str | Path, out_json: str | Path, plot_dir: str | Path) -> dict:
+                 dataset: str | Path, plot_dir: str | Path) -> dict:
     """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots."""
     from nag.plots import plot_frontier, plot_latency_histograms
 
