@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ def main() -> None:
     ap.add_argument("--platform", default="nb201-pixel3")
     ap.add_argument("--params", default=str(ROOT / "params.yaml"))
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--pool", type=int, nargs="*", default=[], help="also time these infer.pool values")
     args = ap.parse_args()
 
     import torch
@@ -43,20 +45,21 @@ def main() -> None:
 
     params = load_params(args.params)
     plat = resolve(params.platform(args.platform))
-    g = Generated(params, plat, ROOT / f"models/evaluator/{args.platform}.pt",
-                  ROOT / f"models/generator/{args.platform}.pt")
-    lo, hi = g.budgets[1], g.budgets[-1]
-    one = [float((lo + hi) / 2)]
-    many = list(np.linspace(lo, hi, 100))
-    out = {"platform": args.platform, "torch_threads": torch.get_num_threads(),
-           "pool": params.infer.pool, "rank_by": params.infer.rank_by, "predictor": params.infer.predictor}
-    for mode, zq in (("zero_query", True), ("querying", False)):
-        out[f"{mode}_1_budget"] = _time(lambda: g.choose(one, zero_query=zq), args.repeats)
-        out[f"{mode}_100_budgets"] = _time(lambda: g.choose(many, zero_query=zq), max(2, args.repeats // 5))
-        out[f"{mode}_ms_per_budget_in_100"] = out[f"{mode}_100_budgets"]["median_ms"] / 100
+    out = {"platform": args.platform, "torch_threads": torch.get_num_threads(), "rank_by": params.infer.rank_by,
+           "predictor": params.infer.predictor, "runs": []}
+    for pool in [params.infer.pool, *args.pool]:
+        p = replace(params, infer=replace(params.infer, pool=pool))
+        g = Generated(p, plat, ROOT / f"models/evaluator/{args.platform}.pt",
+                      ROOT / f"models/generator/{args.platform}.pt")
+        lo, hi = g.budgets[1], g.budgets[-1]
+        one, many = [float((lo + hi) / 2)], list(np.linspace(lo, hi, 100))
+        run = {"pool": pool, "max_total_samples": p.infer.max_total_samples}
+        for mode, zq in (("zero_query", True), ("querying", False)):
+            run[f"{mode}_1_budget_ms"] = _time(lambda: g.choose(one, zero_query=zq), args.repeats)["median_ms"]
+            run[f"{mode}_100_budgets_ms"] = _time(lambda: g.choose(many, zero_query=zq), 3)["median_ms"]
+        out["runs"].append(run)
+        print(run)
     write_json(ROOT / f"reports/benchmarks/infer_speed_{args.platform}.json", out)
-    for k, v in out.items():
-        print(f"{k:32s} {v}")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ class InferConfig:
     widen: float = 0.2  # half of each pool is drawn at B·(1 + widen); infeasible ones are filtered
     max_rounds: int = 8
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
-    predictor: str = "rf+gbr"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
+    predictor: str = "rf"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
     seed: int = 0
 
 

@@ -91,7 +91,8 @@ class _Candidates:
             key = tuple(row.tolist())
             if key in self._raw:
                 continue
-            arch = self._raw[key] = self.space.from_tokens(key)
+            # the generator's heads emit in-range tokens: canonicalise without re-validating
+            arch = self._raw[key] = Arch(self.space.name, self.space.canonical_tokens(key))
             if arch.arch_id not in self._ids:  # canonical: equal networks are one candidate
                 self._ids.add(arch.arch_id)
                 fresh.append(arch)
