@@ -64,5 +64,5 @@ def fit_accuracy_predictor(X: np.ndarray, y: np.ndarray, kinds=("rf", "gbr", "ml
         candidates[kind] = rank_report(yte, model.predict(Xte))
     chosen = max(candidates, key=lambda k: candidates[k]["kendall_tau"])
     final = clone(make_regressor(chosen, seed)).fit(X, y)
-    return final, {"chosen": chosen, "candidates": candidates, "n_rows": int(len(X)),
-                   "holdout": holdout}
+    return final, {"chosen": chosen, "heldout": candidates[chosen], "candidates": candidates,
+                   "n_rows": int(len(X)), "holdout": holdout}

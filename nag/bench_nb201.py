@@ -68,7 +68,7 @@ def run_nb201_benchmark(platform: Platform, params: Params, train_size: int = 10
     oracle_idx = best_under_budget(acc_all, lat_all, budgets)
     oracle_acc, oracle_lat = acc_all[oracle_idx], lat_all[oracle_idx]
     predictor, pred_report = fit_accuracy_predictor(data.features, data.acc, (params.infer.predictor,), seed)
-    margin = pred_report["candidates"][params.infer.predictor]["rmse"]
+    margin = pred_report["heldout"]["rmse"]
     score = make_score(params.infer.rank_by, evaluator, predictor, space)
     cheapest = float(lat_all.min())
 
@@ -79,7 +79,7 @@ def run_nb201_benchmark(platform: Platform, params: Params, train_size: int = 10
     variants = (  # name, infer config, querying?, known archs compete?
         ("nag", params.infer, True, True),
         ("nag_paper_procedure", paper_cfg, True, False),
-        ("nag_zero_query", params.infer, False, params.infer.rank_by == "predictor"),
+        ("nag_zero_query", params.infer, False, True),
     )
     infer_seconds = 0.0
     q_total = len(data)
@@ -88,7 +88,7 @@ def run_nb201_benchmark(platform: Platform, params: Params, train_size: int = 10
         t1 = time.perf_counter()
         choices = generate_many(generator, space, budgets, lookup_lat, cfg, score,
                                 counter if querying else None, cheapest=cheapest, platform=device,
-                                known=known if use_known else None, known_margin=0.0 if querying else margin)
+                                known=known if use_known else None, known_margin=margin)
         if name == "nag":
             infer_seconds, q_total = time.perf_counter() - t1, counter.queries
         a = lookup_acc([c.arch for c in choices])

@@ -47,7 +47,7 @@ class Generator(nn.Module):
         self.token_embed = nn.ModuleList(nn.Embedding(v, embed_dim) for v in self.vocab_sizes)
         self.heads = nn.ModuleList(nn.Linear(hidden, v) for v in self.vocab_sizes)
 
-    def _run(self, budget_emb: torch.Tensor, forced: torch.Tensor | None, greedy: bool = False) -> Sample:
+    def _run(self, budget_emb: torch.Tensor) -> Sample:
         n = budget_emb.shape[0]
         h = budget_emb.new_zeros(n, self.cell.hidden_size)
         c = torch.zeros_like(h)
@@ -57,29 +57,20 @@ class Generator(nn.Module):
             h, c = self.cell(x, (h, c))
             logits = head(h)  # (N, V_t)
             log_probs = torch.log_softmax(logits, dim=1)
-            if forced is not None:
-                tok = forced[:, t]
-            elif greedy:
-                tok = logits.argmax(dim=1)
-            else:
-                tok = torch.multinomial(log_probs.exp(), 1).squeeze(1)
+            tok = torch.multinomial(log_probs.exp(), 1).squeeze(1)
             logp = logp + log_probs.gather(1, tok[:, None]).squeeze(1)
             ent = ent - (log_probs.exp() * log_probs).sum(dim=1)
             tokens.append(tok)
             x = self.token_embed[t](tok)
         return Sample(torch.stack(tokens, dim=1), logp, ent)
 
-    def sample(self, budget: torch.Tensor, greedy: bool = False) -> Sample:
+    def sample(self, budget: torch.Tensor) -> Sample:
         """Sample one architecture per entry of ``budget`` (ms, shape (N,))."""
-        return self._run(self.budget(budget), None, greedy)
+        return self._run(self.budget(budget))
 
     def sample_at_index(self, k: torch.Tensor) -> Sample:
         """Sample at trained budget indices ``k`` (N,)."""
-        return self._run(self.budget.by_index(k), None)
-
-    def log_prob(self, budget: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """log π(tokens | B) for given token sequences (N, T)."""
-        return self._run(self.budget(budget), tokens).log_prob
+        return self._run(self.budget.by_index(k))
 
 
 def _reward_scale(evaluator: Evaluator, space: SearchSpace, k: int, seed: int) -> np.ndarray:

@@ -24,7 +24,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -122,10 +122,13 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
 
     ``known`` = (archs, accuracy, latency) already measured (the architecture dataset): its
     feasible members compete with the sampled candidates at no query cost. In zero-query mode a
-    known architecture's measured accuracy stands in for the score, which therefore must be an
-    accuracy estimate (``rank_by=predictor``); a sampled candidate then wins only if its predicted
-    accuracy beats the best known one by ``known_margin`` (the predictor's error: the argmax of a
-    prediction over many candidates is biased upwards — the winner's curse)."""
+    known architecture's measured accuracy stands in for the score, so they compete only when the
+    score is an accuracy estimate (``rank_by=predictor``); a sampled candidate then wins only if its
+    predicted accuracy beats the best known one by ``known_margin`` (the predictor's error: the
+    argmax of a prediction over many candidates is biased upwards — the winner's curse)."""
+    if accuracy_fn is None and not getattr(score_fn, "is_accuracy", False):
+        known = None  # evaluator rewards are not on the accuracy scale
+    margin = known_margin if accuracy_fn is None else 0.0
     budgets = [check_budget(b, cheapest, platform) for b in budgets]
     per_budget = max(cfg.candidates, min(cfg.pool, cfg.max_total_samples // max(len(budgets), 1)))
     torch.manual_seed(cfg.seed)
@@ -136,8 +139,7 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
         cand.add_tokens(_draw(gen, todo, per_budget, cfg.widen))
         cheapest_found = cand.lat.min() if len(cand.lat) else np.inf
         todo = [b for b in budgets if b < cheapest_found]
-    known_lat = np.asarray(known[2]) if known is not None else np.zeros(0)
-    todo = [b for b in todo if not (known_lat <= b).any()]
+    todo = [b for b in todo if _best_known(known, b) is None]
     if todo:
         raise InfeasibleError(
             f"no sampled architecture met {todo[0]:g} ms in {cfg.max_rounds} rounds of "
@@ -150,8 +152,9 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
     for b in budgets:
         feas = np.flatnonzero(cand.lat <= b)
         if len(feas) == 0:  # only an already-measured architecture fits this budget
-            choices.append(_prefer_known(Choice(b, None, np.inf, -np.inf, None, len(cand.archs), 0, 0, rounds),
-                                         known, -np.inf))
+            i = _best_known(known, b)
+            acc = float(known[1][i])
+            choices.append(Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.archs), 0, 0, rounds))
             continue
         archs = [cand.archs[i] for i in feas]
         scores = shared_scores[feas] if budget_free else \
@@ -159,7 +162,7 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
         order = np.argsort(-scores, kind="stable")
         if accuracy_fn is None:
             best, acc, n_q = int(order[0]), None, 0
-            value = float(scores[best]) - known_margin
+            value = float(scores[best]) - margin
         else:
             top = order[: cfg.candidates]
             accs = np.asarray(accuracy_fn([archs[i] for i in top]), dtype=np.float64)
@@ -167,23 +170,20 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
             value = acc
         choice = Choice(b, archs[best], float(cand.lat[feas[best]]), float(scores[best]), acc,
                         len(cand.archs), len(feas), n_q, rounds)
-        if known is not None:
-            choice = _prefer_known(choice, known, value)
+        i = _best_known(known, b)
+        if i is not None and known[1][i] > value:  # an already-measured architecture is better
+            acc = float(known[1][i])
+            choice = replace(choice, arch=known[0][i], latency=float(known[2][i]), score=acc, accuracy=acc)
         choices.append(choice)
     return choices
 
 
-def _prefer_known(choice: Choice, known: tuple[Sequence[Arch], np.ndarray, np.ndarray], value: float) -> Choice:
-    """Swap in the best already-measured feasible architecture when it beats ``value``."""
-    archs, acc, lat = known
-    fits = np.flatnonzero(np.asarray(lat) <= choice.budget)
-    if len(fits) == 0:
-        return choice
-    i = int(fits[np.argmax(np.asarray(acc)[fits])])
-    if acc[i] <= value:
-        return choice
-    return Choice(choice.budget, archs[i], float(lat[i]), float(acc[i]), float(acc[i]), choice.n_distinct,
-                  choice.n_feasible, choice.n_queried, choice.rounds)
+def _best_known(known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None, budget: float) -> int | None:
+    """Index of the most accurate already-measured architecture within ``budget`` (None if none)."""
+    if known is None:
+        return None
+    fits = np.flatnonzero(np.asarray(known[2]) <= budget)
+    return int(fits[np.argmax(np.asarray(known[1])[fits])]) if len(fits) else None
 
 
 def evaluator_score(evaluator, space: SearchSpace) -> ScoreFn:
@@ -203,7 +203,8 @@ def predictor_score(predictor, space: SearchSpace) -> ScoreFn:
     def score(archs: Sequence[Arch], budgets: np.ndarray) -> np.ndarray:
         return predictor.predict(space.features_batch(archs))
 
-    score.budget_free = True
+    score.budget_free = True  # one score per architecture, whatever the budget
+    score.is_accuracy = True  # comparable with measured accuracies
     return score
 
 

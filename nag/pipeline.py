@@ -40,9 +40,9 @@ def run_train_evaluator(params: Params, platform: Platform, dataset: str | Path,
     model, metrics = train_evaluator(data, budgets, params.evaluator, progress)
     predictor, pred_report = fit_accuracy_predictor(data.features, data.acc, kinds=(params.infer.predictor,),
                                                     seed=params.evaluator.seed)
-    rmse = pred_report["candidates"][params.infer.predictor]["rmse"]
     save_evaluator(out, model, params.evaluator, platform.space, predictor,
-                   extra={"platform": platform.name, "known": _known_payload(data), "predictor_rmse": rmse})
+                   extra={"platform": platform.name, "known": _known_payload(data),
+                          "predictor_rmse": pred_report["heldout"]["rmse"]})
     metrics.pop("config")
     return {**metrics, "budgets_ms": budgets.tolist(), "predictor": pred_report}
 
@@ -82,11 +82,9 @@ class Generated:
         """Best architecture per budget and the number of new accuracy queries spent."""
         p = self.platform
         counter = None if zero_query or p.accuracy is None else QueryCounter(p.accuracy, self.known[0])
-        use_known = counter is not None or self.params.infer.rank_by == "predictor"
         choices = generate_many(self.generator, p.space, budgets, p.latency, self.params.infer, self.score,
-                                counter, cheapest=p.cheapest, platform=p.name,
-                                known=self.known if use_known else None,
-                                known_margin=0.0 if counter else self.margin)
+                                counter, cheapest=p.cheapest, platform=p.name, known=self.known,
+                                known_margin=self.margin)
         return choices, (counter.queries - counter.initial) if counter else 0
 
     def describe(self, c: Choice) -> dict:
@@ -110,7 +108,8 @@ def run_generate(params: Params, platform: Platform, evaluator_path: str | Path,
     t0 = time.perf_counter()
     choices, queries = g.choose(grid)
     seconds = time.perf_counter() - t0
-    rows = [{**g.describe(c), "interpolated": bool(c.budget not in set(trained.tolist()))} for c in choices]
+    trained_set = set(trained.tolist())
+    rows = [{**g.describe(c), "interpolated": c.budget not in trained_set} for c in choices]
     data = ArchDataset.load(dataset, platform.space)
     plot_frontier(Path(plot_dir) / "frontier.png", data, rows, platform.name)
     samples = {}
