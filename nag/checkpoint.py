@@ -33,13 +33,13 @@ def _space_meta(space: SearchSpace) -> dict:
     return {"space": space.name, "vocab_sizes": list(space.vocab_sizes), "feature_dim": space.feature_dim}
 
 
-def _save(path: str | Path, obj: dict) -> None:
+def save_object(path: str | Path, obj: dict) -> None:
     buf = io.BytesIO()
     torch.save(obj, buf)
     write_with(path, lambda tmp: tmp.write_bytes(buf.getvalue()))
 
 
-def _load(path: str | Path, kind: str) -> dict:
+def load_object(path: str | Path, kind: str) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"missing {kind} checkpoint {path}: run its stage first (dvc repro)")
@@ -64,13 +64,13 @@ def _check_meta(obj: dict, space: SearchSpace, path: str | Path, k: int | None) 
 def save_evaluator(path: str | Path, model: Evaluator, cfg: EvaluatorConfig, space: SearchSpace,
                    predictor: Any = None, extra: dict | None = None) -> None:
     meta = {**_space_meta(space), "budgets": model.budget.budgets.tolist(), **(extra or {})}
-    _save(path, {"kind": "evaluator", "format": FORMAT, "meta": meta, "config": asdict(cfg),
+    save_object(path, {"kind": "evaluator", "format": FORMAT, "meta": meta, "config": asdict(cfg),
                  "state": model.state_dict(), "predictor": pickle.dumps(predictor) if predictor else None})
 
 
 def load_evaluator(path: str | Path, space: SearchSpace, k: int | None = None) -> tuple[Evaluator, Any, dict]:
     """Returns (evaluator in eval mode, accuracy predictor or None, meta)."""
-    obj = _load(path, "evaluator")
+    obj = load_object(path, "evaluator")
     _check_meta(obj, space, path, k)
     cfg = EvaluatorConfig(**obj["config"])
     model = Evaluator(space.feature_dim, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim,
@@ -84,12 +84,12 @@ def load_evaluator(path: str | Path, space: SearchSpace, k: int | None = None) -
 def save_generator(path: str | Path, gen: Generator, cfg: GeneratorConfig, space: SearchSpace,
                    extra: dict | None = None) -> None:
     meta = {**_space_meta(space), "budgets": gen.budget.budgets.tolist(), **(extra or {})}
-    _save(path, {"kind": "generator", "format": FORMAT, "meta": meta, "config": asdict(cfg),
+    save_object(path, {"kind": "generator", "format": FORMAT, "meta": meta, "config": asdict(cfg),
                  "state": gen.state_dict()})
 
 
 def load_generator(path: str | Path, space: SearchSpace, k: int | None = None) -> tuple[Generator, dict]:
-    obj = _load(path, "generator")
+    obj = load_object(path, "generator")
     _check_meta(obj, space, path, k)
     cfg = GeneratorConfig(**obj["config"])
     gen = Generator(space.vocab_sizes, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim)

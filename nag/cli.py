@@ -62,9 +62,20 @@ def _errors():
     from nag.budget import BudgetError
     from nag.checkpoint import CheckpointError
     from nag.data.benchmarks import TableError
+    from nag.data.fashion_mnist import DatasetError
     from nag.infer import InfeasibleError
+    from nag.spaces.base import ArchError
 
-    return (ConfigError, DataError, BudgetError, CheckpointError, TableError, InfeasibleError)
+    return (ConfigError, DataError, BudgetError, CheckpointError, TableError, InfeasibleError, DatasetError, ArchError)
+
+
+def _register_more() -> None:
+    from nag import cli_supernet
+
+    cli_supernet.register(app, _fail, _errors)
+
+
+_register_more()
 
 
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")

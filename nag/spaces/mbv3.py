@@ -55,9 +55,19 @@ class MBV3Macro:
     dropout: float = 0.1
 
     def __post_init__(self) -> None:
-        for name in ("stage_strides", "base_widths", "stage_acts", "stage_se"):
-            if len(getattr(self, name)) != NUM_STAGES:
-                raise ValueError(f"MBV3Macro.{name} needs {NUM_STAGES} entries")
+        n = len(self.stage_strides)
+        if not 1 <= n <= NUM_STAGES:
+            raise ValueError(f"MBV3Macro.stage_strides needs 1..{NUM_STAGES} entries, got {n}")
+        for name in ("base_widths", "stage_acts", "stage_se"):
+            value = tuple(getattr(self, name))
+            if len(value) == NUM_STAGES and n < NUM_STAGES:  # a shallower net keeps the first n stages
+                object.__setattr__(self, name, value[:n])
+            elif len(value) != n:
+                raise ValueError(f"MBV3Macro.{name} needs {n} entries (one per stage), got {len(value)}")
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.stage_strides)
 
     def ch(self, base: int) -> int:
         return make_divisible(base * self.width_mult)
@@ -81,14 +91,16 @@ class MBV3Macro:
 
 
 class MBV3Space(SearchSpace):
-    """The elastic MobileNetV3 space (3^5 depths × (3·3)^active blocks)."""
+    """The elastic MobileNetV3 space (3^5 depths × (3·3)^active blocks).
 
-    name = "mbv3"
+    A macro with fewer stages (tests) gives a smaller space named ``mbv3-<n>s``."""
 
     def __init__(self, macro: MBV3Macro | None = None) -> None:
         self.macro = macro or MBV3Macro()
+        self.num_stages = self.macro.num_stages
+        self.name = "mbv3" if self.num_stages == NUM_STAGES else f"mbv3-{self.num_stages}s"
         decisions: list[Decision] = []
-        for s in range(NUM_STAGES):
+        for s in range(self.num_stages):
             decisions.append(Decision(f"s{s}.depth", DEPTHS))
             for b in range(MAX_DEPTH):
                 decisions.append(Decision(f"s{s}.b{b}.kernel", KERNELS))
@@ -102,7 +114,7 @@ class MBV3Space(SearchSpace):
 
     def canonical_tokens(self, tokens: Sequence[int]) -> tuple[int, ...]:
         out = list(tokens)
-        for s in range(NUM_STAGES):
+        for s in range(self.num_stages):
             o = self._stage_offset(s)
             depth = DEPTHS[out[o]]
             for b in range(depth, MAX_DEPTH):
@@ -112,15 +124,15 @@ class MBV3Space(SearchSpace):
 
     def size(self) -> int:
         per_stage = sum(9**d for d in DEPTHS)
-        return per_stage**NUM_STAGES
+        return per_stage**self.num_stages
 
     @property
     def feature_dim(self) -> int:
-        return NUM_STAGES * MAX_DEPTH * (len(KERNELS) + len(EXPANDS))
+        return self.num_stages * MAX_DEPTH * (len(KERNELS) + len(EXPANDS))
 
     def features(self, arch: Arch) -> np.ndarray:
         out = np.zeros(self.feature_dim, dtype=np.float32)
-        for s in range(NUM_STAGES):
+        for s in range(self.num_stages):
             o = self._stage_offset(s)
             depth = DEPTHS[arch.tokens[o]]
             for b in range(depth):
@@ -130,7 +142,7 @@ class MBV3Space(SearchSpace):
         return out
 
     def features_from_tokens(self, tokens: np.ndarray) -> np.ndarray:
-        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), NUM_STAGES, 1 + 2 * MAX_DEPTH)
+        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), self.num_stages, 1 + 2 * MAX_DEPTH)
         depth = np.asarray(DEPTHS)[t[:, :, 0]]  # (N, 5)
         active = np.arange(MAX_DEPTH)[None, None, :] < depth[:, :, None]  # (N, 5, 4)
         k = t[:, :, 1::2]  # (N, 5, 4) kernel tokens
@@ -144,7 +156,7 @@ class MBV3Space(SearchSpace):
         filler), ``d`` per stage."""
         self.check(arch)
         ks, e, d = [], [], []
-        for s in range(NUM_STAGES):
+        for s in range(self.num_stages):
             o = self._stage_offset(s)
             d.append(DEPTHS[arch.tokens[o]])
             for b in range(MAX_DEPTH):
@@ -154,14 +166,15 @@ class MBV3Space(SearchSpace):
 
     def from_ofa(self, ks: Sequence[int], e: Sequence[int], d: Sequence[int]) -> Arch:
         """Inverse of :meth:`to_ofa`; values in inactive slots are ignored."""
-        if len(ks) != NUM_STAGES * MAX_DEPTH or len(e) != NUM_STAGES * MAX_DEPTH or len(d) != NUM_STAGES:
+        n = self.num_stages
+        if len(ks) != n * MAX_DEPTH or len(e) != n * MAX_DEPTH or len(d) != n:
             raise ArchError(
-                f"mbv3 needs 20 kernel sizes, 20 expand ratios and 5 depths; "
+                f"{self.name} needs {n * MAX_DEPTH} kernel sizes, {n * MAX_DEPTH} expand ratios and {n} depths; "
                 f"got {len(ks)}, {len(e)}, {len(d)}"
             )
         tokens: list[int] = []
         try:
-            for s in range(NUM_STAGES):
+            for s in range(self.num_stages):
                 tokens.append(DEPTHS.index(int(d[s])))
                 for b in range(MAX_DEPTH):
                     i = s * MAX_DEPTH + b
@@ -180,13 +193,13 @@ class MBV3Space(SearchSpace):
         cfg = self.to_ofa(arch)
         return [
             (s, b, cfg["ks"][s * MAX_DEPTH + b], cfg["e"][s * MAX_DEPTH + b])
-            for s in range(NUM_STAGES)
+            for s in range(self.num_stages)
             for b in range(cfg["d"][s])
         ]
 
     def describe(self, arch: Arch) -> dict:
         cfg = self.to_ofa(arch)
-        active = [b < cfg["d"][s] for s in range(NUM_STAGES) for b in range(MAX_DEPTH)]
+        active = [b < cfg["d"][s] for s in range(self.num_stages) for b in range(MAX_DEPTH)]
         return {
             "d": cfg["d"],
             "ks": [k if a else None for k, a in zip(cfg["ks"], active)],

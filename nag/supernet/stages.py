@@ -1,0 +1,82 @@
+"""The three supernet stages: ``train_supernet``, ``sample_archs`` and ``accuracy``.
+
+Each takes its settings and paths, writes its artifacts atomically, and returns the metrics dict.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from nag.config import ArchsConfig, SupernetConfig
+from nag.spaces.mbv3 import MBV3Space
+from nag.supernet.archs import load_archs, save_archs
+from nag.supernet.checkpoint import save_supernet
+from nag.supernet.data import load_images, make_space
+from nag.supernet.evaluate import measure, noise_report
+from nag.supernet.static import arch_madds
+from nag.supernet.train import StepHook, train_supernet
+
+
+def run_train_supernet(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | Path,
+                       on_step: StepHook | None = None, log: Callable[[str], None] = print) -> dict | None:
+    """Train (or resume), then measure the largest, smallest and ``eval_subnets`` random subnets on the
+    test split after BN recalibration; the random ones twice (two calibration batches) to show the
+    evaluation noise beside their spread. Only rank 0 returns metrics (others: None)."""
+    space = make_space(cfg, prepared)
+    trainer, summary = train_supernet(space, cfg, prepared, work, on_step, log)
+    if not trainer.dist.main:
+        return None
+    t0 = time.perf_counter()
+    net = trainer.net.eval()
+    test, _ = load_images(prepared, "test", space.macro.num_classes, norm=trainer.norm)
+    calib = [trainer.train.subset(cfg.calib_images, cfg.seed + i) for i in (0, 1)]
+    largest, smallest = net.largest(), net.smallest()
+    randoms = space.sample(cfg.eval_subnets, seed=cfg.seed, unique=True)
+    acc = {"largest": measure(net, largest, calib[0], test), "smallest": measure(net, smallest, calib[0], test)}
+    first = np.array([measure(net, a, calib[0], test) for a in randoms])
+    second = np.array([measure(net, a, calib[1], test) for a in randoms])
+    madds = np.array([arch_madds(space, a) for a in randoms])
+    save_supernet(out, net, trainer.norm, {"config": asdict(cfg), "history": summary["history"]})
+    noise = noise_report(first, second)
+    p = acc["largest"] / 100
+    return {
+        "test_acc_largest": acc["largest"],
+        "test_acc_smallest": acc["smallest"],
+        "random_subnets": {
+            "n": len(randoms),
+            "test_acc": first.round(3).tolist(),
+            "mean": float(first.mean()), "std": float(first.std(ddof=1)) if len(first) > 1 else 0.0,
+            "min": float(first.min()), "max": float(first.max()),
+            "madds": madds.tolist(),
+            "spearman_acc_madds": float(spearmanr(first, madds).statistic) if len(first) > 2 else None,
+        },
+        "eval_noise": {**noise, "per_measurement_std": noise["std_diff"] / np.sqrt(2),
+                       "test_sampling_se": 100 * float(np.sqrt(p * (1 - p) / len(test)))},
+        "madds_largest": arch_madds(space, largest),
+        "madds_smallest": arch_madds(space, smallest),
+        "eval_wall_s": time.perf_counter() - t0,
+        **{k: v for k, v in summary.items() if k != "history"},
+        "phases": summary["history"],
+    }
+
+
+def run_sample_archs(space: MBV3Space, cfg: ArchsConfig, out: str | Path) -> dict:
+    """M unique canonical architectures (seeded) with their tokens, features, MAdds and parameters."""
+    if cfg.count < 1:
+        raise ValueError(f"archs.count must be >= 1, got {cfg.count}")
+    t0 = time.perf_counter()
+    archs = space.sample(cfg.count, seed=cfg.seed, unique=True)
+    df = save_archs(out, space, archs)
+    return {"count": len(df), "space": space.name, "unique": int(df["arch_id"].nunique()),
+            "madds_min": int(df["madds"].min()), "madds_max": int(df["madds"].max()),
+            "params_min": int(df["params"].min()), "params_max": int(df["params"].max()),
+            "wall_s": time.perf_counter() - t0}
+
+
+__all__ = ["load_archs", "run_sample_archs", "run_train_supernet"]
