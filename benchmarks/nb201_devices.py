@@ -29,7 +29,7 @@ def _run(device: str, metric: str, seed: int, train_size: int, params, out: str)
     from nag.config import PlatformConfig
     from nag.platforms import resolve
 
-    plat = resolve(PlatformConfig(f"nb201-{device}", table=str(ROOT / "data/benchmarks/nb201.csv"),
+    plat = resolve(PlatformConfig(f"nb201-{device}", file=str(ROOT / "data/benchmarks/nb201.csv"),
                                   device=device, metric=metric))
     report = run_nb201_benchmark(plat, params, train_size, seed, progress=False)
     write_json(out, report)

@@ -70,9 +70,10 @@ def _errors():
 
 
 def _register_more() -> None:
-    from nag import cli_supernet
+    from nag import cli_latency, cli_supernet
 
     cli_supernet.register(app, _fail, _errors)
+    cli_latency.register(app, _fail, _errors)
 
 
 _register_more()
@@ -184,7 +185,7 @@ def benchmark_nb201(
 
     try:
         cfg = load_params(params)
-        plat = resolve(PlatformConfig(f"nb201-{device}", table=str(table), device=device, metric=metric))
+        plat = resolve(PlatformConfig(f"nb201-{device}", file=str(table), device=device, metric=metric))
         report = run_nb201_benchmark(plat, cfg, train_size, seed)
     except (*_errors(), ValueError) as exc:
         _fail(exc)

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 
-PLATFORM_KINDS = ("benchmark",)
+PLATFORM_KINDS = ("benchmark", "local", "imported")
+LOCAL_RUNTIMES = ("cpu-torch", "cpu-onnxruntime")
 
 
 class ConfigError(ValueError):
@@ -166,15 +167,44 @@ class AccuracyConfig:
 
 
 @dataclass(frozen=True)
+class LatencyConfig:
+    """``latency:`` — how local platforms are measured and what validation accepts."""
+
+    warmup: int = 10
+    repeats: int = 30  # timed calls per measurement (median and IQR reported)
+    threads: int = 1  # default threads of local platforms
+    validate_sample: int = 200  # whole networks measured directly to check the LUT
+    seed: int = 0
+    min_measured: int = 100  # imported devices: fewest measured rows a predictor may be fitted on
+    max_spread: float = 0.25  # measured rows: IQR / median above this fails validation
+    max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
+    range_ms: tuple[float, float] = (1e-3, 1e5)  # sane latency range
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
-    """One entry of ``platforms:`` (a mapping name → settings in params.yaml). ``kind: benchmark`` = a table of real measurements (NB201
-    schema): ``table`` holds accuracy column ``metric`` and latency column ``lat_<device>``."""
+    """One entry of ``platforms:`` (a mapping name → settings in params.yaml).
+
+    Every platform names the ``file`` its latency comes from (a DVC dependency of its stages):
+
+    * ``benchmark`` — a table of real measurements (NB201 schema): ``file`` holds accuracy column
+      ``metric`` and latency column ``lat_<device>``.
+    * ``local`` — mbv3 networks measured on this machine with ``runtime`` (cpu-torch | cpu-onnxruntime)
+      and ``threads`` (0 = latency.threads), batch 1, through a per-block lookup table; ``file`` is the
+      machine description (data/devices/machine.json), so a new machine means new measurements.
+    * ``imported`` — a device described by its own measurement file ``file`` (data/devices/<name>.csv);
+      a predictor fitted on it gives every architecture a latency at ``resolution`` (0 = the supernet's
+      input size).
+    """
 
     name: str
     kind: str = "benchmark"
-    table: str = "data/benchmarks/nb201.csv"
+    file: str = ""
     device: str = ""
     metric: str = "acc_cifar10"
+    runtime: str = "cpu-torch"
+    threads: int = 0
+    resolution: int = 0
 
 
 @dataclass(frozen=True)
@@ -190,14 +220,16 @@ class Params:
     supernet: SupernetConfig = field(default_factory=SupernetConfig)
     archs: ArchsConfig = field(default_factory=ArchsConfig)
     accuracy: AccuracyConfig = field(default_factory=AccuracyConfig)
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
     platforms: tuple[PlatformConfig, ...] = ()
+    benchmarks: tuple[PlatformConfig, ...] = ()  # NB201 tables: the NAG core on measured data
 
     def platform(self, name: str) -> PlatformConfig:
-        """The platform called ``name``; an unknown name is an error listing the known ones."""
-        for p in self.platforms:
+        """The platform (or benchmark) called ``name``; an unknown name is an error listing the known ones."""
+        for p in self.platforms + self.benchmarks:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.platforms) or "none"
+        known = ", ".join(p.name for p in self.platforms + self.benchmarks) or "none"
         raise ConfigError(f"unknown platform {name!r}; params.yaml declares: {known}")
 
 
@@ -254,16 +286,26 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"cannot parse {path}: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
-    plats = raw.get("platforms") or {}
-    if not isinstance(plats, dict):
-        raise ConfigError(f"{path.name}: platforms must be a mapping of name -> settings")
-    raw = {**raw, "platforms": [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
+    for section in ("platforms", "benchmarks"):
+        plats = raw.get(section) or {}
+        if not isinstance(plats, dict):
+            raise ConfigError(f"{path.name}: {section} must be a mapping of name -> settings")
+        raw = {**raw, section: [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
     params = _build(Params, raw, path.name)
-    names = [p.name for p in params.platforms]
+    names = [p.name for p in params.platforms + params.benchmarks]
     if len(set(names)) != len(names):
-        raise ConfigError(f"{path.name}: platform names must be unique, got {names}")
-    for p in params.platforms:
-        if p.kind not in PLATFORM_KINDS:
-            raise ConfigError(f"{path.name}: platform {p.name!r} has unknown kind {p.kind!r}; "
-                              f"known: {', '.join(PLATFORM_KINDS)}")
+        raise ConfigError(f"{path.name}: platform names must be unique across platforms and benchmarks, got {names}")
+    for p in params.platforms + params.benchmarks:
+        check_platform(p, path.name)
     return params
+
+
+def check_platform(p: PlatformConfig, where: str = "params.yaml") -> None:
+    """Refuse an entry whose kind or kind-specific settings are wrong."""
+    if p.kind not in PLATFORM_KINDS:
+        raise ConfigError(f"{where}: platform {p.name!r} has unknown kind {p.kind!r}; known: {', '.join(PLATFORM_KINDS)}")
+    if p.kind == "local" and p.runtime not in LOCAL_RUNTIMES:
+        raise ConfigError(f"{where}: platform {p.name!r}: runtime {p.runtime!r} is not one of {', '.join(LOCAL_RUNTIMES)}")
+    if not p.file:
+        raise ConfigError(f"{where}: platform {p.name!r} names no file (its measurements, or for local "
+                          f"platforms data/devices/machine.json)")

@@ -64,7 +64,7 @@ def resolve(cfg: PlatformConfig) -> Platform:
     """Build the :class:`Platform` for one ``platforms:`` entry."""
     if cfg.kind != "benchmark":
         raise ConfigError(f"platform {cfg.name!r}: kind {cfg.kind!r} is not supported")
-    table = _table(cfg.table)
+    table = _table(cfg.file)
     try:
         lat = table.latency(cfg.device)
         acc = table.accuracy(cfg.metric)

@@ -83,3 +83,30 @@ def plot_benchmark(path: str | Path, platform, report: dict) -> None:
     ax.set_title(f"NB201 on {report['device']}: chosen architectures vs oracle frontier")
     ax.legend(loc="lower right")
     _save(fig, path)
+
+
+def plot_latency(path: str | Path, platform: str, df, check: tuple[np.ndarray, np.ndarray] | None = None,
+                 check_label: str = "") -> None:
+    """Left: latency histogram of every architecture by source. Right (when given): measured vs
+    estimated on the check set, with the ±10 % band."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2 if check is not None else 1, figsize=(11 if check is not None else 6, 4))
+    axes = np.atleast_1d(axes)
+    for source, part in df.groupby("source"):
+        axes[0].hist(part["latency_ms"], bins=60, alpha=0.6, label=f"{source} ({len(part)})")
+    axes[0].set_xlabel("latency (ms)")
+    axes[0].set_ylabel("architectures")
+    axes[0].set_title(f"{platform}: latency of {len(df)} architectures")
+    axes[0].legend()
+    if check is not None:
+        measured, estimated = check
+        lo, hi = float(min(measured.min(), estimated.min())), float(max(measured.max(), estimated.max()))
+        xs = np.linspace(lo, hi, 10)
+        axes[1].fill_between(xs, 0.9 * xs, 1.1 * xs, color="C2", alpha=0.15, label="±10 %")
+        axes[1].plot(xs, xs, c="C2", lw=1)
+        axes[1].scatter(measured, estimated, s=6, c="C0")
+        axes[1].set_xlabel("measured (ms)")
+        axes[1].set_ylabel("estimated (ms)")
+        axes[1].set_title(check_label)
+        axes[1].legend()
+    _save(fig, path)

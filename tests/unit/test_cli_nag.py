@@ -20,7 +20,7 @@ evaluator: {hidden: 32, steps: 60, pairs_per_step: 256}
 generator: {iterations: 40}
 infer: {pool: 128, candidates: 8, predictor: ridge}
 platforms:
-  tiny-pixel3: {kind: benchmark, table: TABLE, device: pixel3, metric: acc_cifar10}
+  tiny-pixel3: {kind: benchmark, file: TABLE, device: pixel3, metric: acc_cifar10}
 """
 
 

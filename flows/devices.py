@@ -1,0 +1,127 @@
+"""Adding a device from its own latency measurements: ``python -m flows.devices add NAME FILE.csv``.
+
+The file is parsed (nag.latency.predictor.read_measurements), validated with the Great Expectations
+``measurements`` suite, copied to ``data/devices/NAME.csv`` and only then declared in params.yaml as
+an ``imported`` platform. Any failure — a bad file, a name that is taken — changes nothing.
+
+``--column lat_x`` takes one device column out of a multi-device table such as
+``data/benchmarks/ofa_gpu_latency.csv`` (columns ks, e, d, r, lat_*).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import typer
+
+from flows.validate import describe_failures, measurement_expectations, run_suite
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+
+
+class DeviceError(ValueError):
+    """The device cannot be added (the message says why and what to do)."""
+
+
+def table_column(path: Path, column: str) -> pd.DataFrame:
+    """One device of a multi-device table, in the measurement-file schema."""
+    df = pd.read_csv(path)
+    if column not in df.columns:
+        lat = [c for c in df.columns if c.startswith("lat_")]
+        raise DeviceError(f"{path} has no column {column!r}; its latency columns: {lat}")
+    out = df[["ks", "e", "d"]].copy()
+    if "r" in df.columns:
+        out["resolution"] = df["r"]
+    out["latency_ms"] = df[column]
+    return out
+
+
+def _insert_platform(text: str, name: str, entry: dict) -> str:
+    lines = text.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if re.match(r"^platforms:\s*(#.*)?$", line))
+    except StopIteration:
+        lines.append("platforms:")
+        start = len(lines) - 1
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[A-Za-z_]", lines[i])), len(lines))
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1
+    block = [f"  {name}:"] + [f"    {k}: {v}" for k, v in entry.items()]
+    return "\n".join(lines[:end] + block + lines[end:]) + "\n"
+
+
+def add_device(name: str, source: Path, column: str | None = None, resolution: int = 0,
+               params_path: Path = Path("params.yaml"), devices_dir: Path = Path("data/devices")) -> dict:
+    """Validate ``source`` and register it as platform ``name``; returns the validation report."""
+    from nag.config import load_params
+    from nag.latency.predictor import imagenet_space, read_measurements
+
+    if not NAME_RE.match(name):
+        raise DeviceError(f"device name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 63)")
+    params = load_params(params_path)
+    if name in {p.name for p in params.platforms}:
+        raise DeviceError(f"platform {name!r} already exists in {params_path}; choose another name")
+    target = devices_dir / f"{name}.csv"
+    if target.exists():
+        raise DeviceError(f"{target} already exists; choose another name or remove it first")
+    if not source.is_file():
+        raise DeviceError(f"{source}: no such file")
+    devices_dir.mkdir(parents=True, exist_ok=True)
+    tmp = devices_dir / f".{name}.csv.tmp"
+    try:
+        if column:
+            table_column(source, column).to_csv(tmp, index=False)
+        else:
+            tmp.write_bytes(source.read_bytes())
+        parsed = read_measurements(tmp, imagenet_space())
+        results = run_suite(f"measurements_{name}", parsed, measurement_expectations(params.latency))
+        report = {"platform": name, "kind": "imported", "success": all(r["success"] for r in results),
+                  "n_expectations": len(results), "n_failed": sum(not r["success"] for r in results),
+                  "failed": [r for r in results if not r["success"]], "results": results}
+        if not report["success"]:
+            raise DeviceError(describe_failures(report))
+        entry = {"kind": "imported", "file": target.as_posix()}
+        if resolution:
+            entry["resolution"] = resolution
+        new_text = _insert_platform(params_path.read_text(), name, entry)
+        staged = params_path.with_name(f".{params_path.name}.tmp")
+        staged.write_text(new_text)
+        try:
+            load_params(staged).platform(name)  # the edited file must parse and hold the new platform
+        except Exception:
+            staged.unlink()
+            raise
+        os.replace(tmp, target)
+        os.replace(staged, params_path)
+        return report
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@app.command()
+def add(
+    name: str = typer.Argument(..., help="platform name (lower-case, e.g. pixel7-tflite)"),
+    file: Path = typer.Argument(..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]"),
+    column: str = typer.Option(None, help="take this latency column of a multi-device table (e.g. lat_2080ti_1)"),
+    resolution: int = typer.Option(0, help="input resolution to predict at (0: the largest measured)"),
+    params: Path = typer.Option(Path("params.yaml")),
+) -> None:
+    """Validate a device's measurement file and add it as an imported platform."""
+    from nag.config import ConfigError
+    from nag.latency.predictor import MeasurementError
+
+    try:
+        report = add_device(name, file, column, resolution, params)
+    except (DeviceError, MeasurementError, ConfigError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"added platform {name!r}: {report['n_expectations']} expectations met; data/devices/{name}.csv, "
+               f"params.yaml updated. Run `dvc repro` to measure, validate and train for it.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,73 @@
+"""A platform's latency model: the latency of *any* architecture of the space, not only the M sampled.
+
+Local platforms: the block LUT plus its linear correction; imported devices: the fitted predictor at
+the platform's resolution. Saved (pickled, atomically) by the latency stage as
+``models/latency/<platform>.pkl``; the generator's candidates are timed with it.
+
+Example::
+
+    >>> model = LatencyModel.load("models/latency/cpu-torch.pkl")      # doctest: +SKIP
+    >>> model.predict(space, space.sample(3, seed=0))                  # doctest: +SKIP
+    array([2.61, 3.02, 2.47])
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nag.atomic import write_with
+from nag.spaces.base import Arch
+from nag.spaces.mbv3 import MBV3Space
+
+FORMAT = 1
+
+
+class LatencyModelError(ValueError):
+    """A latency model file that is missing, unreadable or for another platform kind."""
+
+
+@dataclass
+class LatencyModel:
+    platform: str
+    kind: str  # local | imported
+    lut: dict | None = None
+    correction: Any = None  # sklearn LinearRegression on (LUT sum, block count)
+    predictor: Any = None  # sklearn regressor of log latency
+    resolution: int = 0
+    meta: dict = field(default_factory=dict)
+
+    def predict(self, space: MBV3Space, archs: list[Arch]) -> np.ndarray:
+        """Latency (ms) of each architecture."""
+        if not archs:
+            return np.zeros(0)
+        if self.kind == "local":
+            from nag.latency.lut import lut_sums
+
+            sums, counts, _ = lut_sums(space, self.lut, archs)
+            out = self.correction.predict(np.column_stack([sums, counts])) if self.correction is not None else sums
+            return np.where(out > 0, out, sums)
+        from nag.latency.predictor import predict_latency
+
+        return predict_latency(self.predictor, archs, self.resolution)
+
+    def save(self, path: str | Path) -> None:
+        data = pickle.dumps({"format": FORMAT, "model": self})
+        write_with(path, lambda tmp: tmp.write_bytes(data))
+
+    @staticmethod
+    def load(path: str | Path) -> LatencyModel:
+        path = Path(path)
+        if not path.is_file():
+            raise LatencyModelError(f"missing latency model {path}: run its latency stage (dvc repro latency)")
+        try:
+            obj = pickle.loads(path.read_bytes())  # the project's own artifact
+        except Exception as exc:
+            raise LatencyModelError(f"{path} is not a readable latency model ({exc}); rerun its latency stage") from None
+        if not isinstance(obj, dict) or obj.get("format") != FORMAT or not isinstance(obj.get("model"), LatencyModel):
+            raise LatencyModelError(f"{path} is not a latency model of format {FORMAT}; rerun its latency stage")
+        return obj["model"]

@@ -1,0 +1,135 @@
+"""Latency: the meter, the block LUT against direct measurement, imported devices' files and
+predictors, and the latency stage for local and imported platforms (tiny sizes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from nag.config import LatencyConfig, PlatformConfig
+from nag.latency.lut import build_lut, check_lut, distinct_blocks, lut_sums
+from nag.latency.meter import MeterSettings, measure
+from nag.latency.model import LatencyModel, LatencyModelError
+from nag.latency.predictor import MeasurementError, imagenet_space, read_measurements
+from nag.latency.stage import run_latency
+from nag.spaces import MBV3Macro, MBV3Space
+from nag.supernet.archs import load_archs
+from nag.supernet.stages import run_sample_archs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "supernet"))
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = MeterSettings(warmup=1, repeats=3, threads=1)
+TINY = MBV3Space(MBV3Macro(width_mult=0.25, input_size=16, in_channels=1, num_classes=10, stem_stride=1,
+                           stage_strides=(2, 2)))
+FIVE = MBV3Space(MBV3Macro(width_mult=0.25, input_size=28, in_channels=1, num_classes=10, stem_stride=1))
+CFG = LatencyConfig(warmup=1, repeats=3, validate_sample=12, min_measured=50)
+
+
+@pytest.mark.parametrize("runtime", ["cpu-torch", "cpu-onnxruntime"])
+def test_meter_records_median_spread_and_settings(runtime):
+    rec = measure(torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU()), (1, 4, 8, 8), runtime, FAST)
+    assert rec["median_ms"] > 0 and rec["iqr_ms"] >= 0 and rec["cv"] >= 0
+    assert rec["runtime"] == runtime and rec["repeats"] == 3 and rec["threads"] == 1
+    with pytest.raises(ValueError, match="unknown runtime"):
+        measure(torch.nn.ReLU(), (1, 2), "gpu", FAST)
+
+
+def test_lut_covers_every_block_configuration_and_checks_against_direct():
+    blocks = distinct_blocks(TINY)
+    assert len(blocks) == 2 * 2 * 9  # stages x (first slot, other slots) x kernel x expand
+    lut = build_lut(TINY, "cpu-torch", FAST, progress=False)
+    assert lut["n_entries"] == len(blocks) + 2 and set(blocks) <= set(lut["entries"])
+    archs = TINY.sample(12, seed=0, unique=True)
+    sums, counts, iqr = lut_sums(TINY, lut, archs)
+    assert (sums > 0).all() and set(counts) <= set(range(4, 9)) and (iqr >= 0).all()
+    check = check_lut(TINY, lut, archs, FAST, progress=False, repeat=3)
+    rep = check["report"]
+    assert rep["raw"]["n"] == 12 and -1 <= rep["raw"]["spearman"] <= 1
+    assert "cross_validated" in rep["correction"] and rep["repeat"]["n"] == 3
+
+
+def _measurement_csv(path: Path, n: int = 300, column: str = "lat_titan_xp_64") -> Path:
+    src = pd.read_csv(ROOT / "data" / "benchmarks" / "ofa_gpu_latency.csv", nrows=n)
+    src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[column]).to_csv(path, index=False)
+    return path
+
+
+BAD_FILES = {
+    "nan": ("latency_ms", lambda df: df.assign(latency_ms=[np.nan] + list(df.latency_ms[1:])), "NaN"),
+    "negative": ("latency_ms", lambda df: df.assign(latency_ms=[-1.0] + list(df.latency_ms[1:])), "negative"),
+    "zero": ("latency_ms", lambda df: df.assign(latency_ms=[0.0] + list(df.latency_ms[1:])), "zero"),
+    "conflict": ("dup", lambda df: pd.concat([df, df.iloc[[0]].assign(latency_ms=df.latency_ms[0] * 2)]), "conflicting"),
+    "unknown": ("col", lambda df: df.assign(batch=1), "unknown column"),
+    "missing": ("col", lambda df: df.drop(columns=["latency_ms"]), "missing column"),
+    "short": ("arch", lambda df: df.assign(d=["2 2 2"] + list(df.d[1:])), "outside the mbv3 space"),
+    "kernel9": ("arch", lambda df: df.assign(ks=[" ".join(["9"] * 20)] + list(df.ks[1:])), "outside the mbv3 space"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
+def test_bad_measurement_files_are_refused(tmp_path, case):
+    good = pd.read_csv(_measurement_csv(tmp_path / "good.csv", n=20))
+    _, edit, msg = BAD_FILES[case]
+    edit(good).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(MeasurementError, match=msg):
+        read_measurements(tmp_path / "bad.csv", imagenet_space())
+
+
+def test_empty_and_identical_duplicate_files(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(MeasurementError, match="not a readable CSV|no measurements"):
+        read_measurements(tmp_path / "empty.csv", imagenet_space())
+    (tmp_path / "header.csv").write_text("ks,e,d,latency_ms\n")
+    with pytest.raises(MeasurementError, match="no measurements"):
+        read_measurements(tmp_path / "header.csv", imagenet_space())
+    df = pd.read_csv(_measurement_csv(tmp_path / "m.csv", n=10))
+    pd.concat([df, df.iloc[[0]]]).to_csv(tmp_path / "dup.csv", index=False)
+    assert len(read_measurements(tmp_path / "dup.csv", imagenet_space())) == 10  # same values: one row kept
+
+
+@pytest.fixture
+def five_archs(tmp_path) -> Path:
+    run_sample_archs(FIVE, type("A", (), {"count": 60, "seed": 0})(), tmp_path / "archs.parquet")
+    return tmp_path / "archs.parquet"
+
+
+def test_imported_platform_predicts_every_arch(tmp_path, five_archs):
+    csv = _measurement_csv(tmp_path / "gpu.csv")
+    plat = PlatformConfig("gpu", kind="imported", file=str(csv), resolution=224)
+    m = run_latency(plat, CFG, FIVE, five_archs, tmp_path / "lat.parquet", tmp_path / "gpu.pkl")
+    df = pd.read_parquet(tmp_path / "lat.parquet")
+    ids, _ = load_archs(five_archs, FIVE)
+    assert df["arch_id"].tolist() == ids["arch_id"].tolist() and (df["source"] == "predicted").all()
+    assert (df["latency_ms"] > 0).all() and m["predictor"]["heldout"]["n"] == 60
+    model = LatencyModel.load(tmp_path / "gpu.pkl")
+    _, archs = load_archs(five_archs, FIVE)
+    assert np.allclose(model.predict(FIVE, archs), df["latency_ms"])
+    off = PlatformConfig("gpu", kind="imported", file=str(csv), resolution=512)
+    with pytest.raises(ValueError, match="outside the measured"):
+        run_latency(off, CFG, FIVE, five_archs, tmp_path / "x.parquet", tmp_path / "x.pkl")
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_local_platform_lut_rows_and_measured_rows(tmp_path):
+    from tiny_supernet import TINY_ARCHS
+
+    run_sample_archs(TINY, TINY_ARCHS, tmp_path / "archs.parquet")
+    plat = PlatformConfig("cpu", kind="local", runtime="cpu-torch", file="machine.json")
+    m = run_latency(plat, CFG, TINY, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "cpu.pkl")
+    df = pd.read_parquet(tmp_path / "lat.parquet")
+    assert df["source"].value_counts().to_dict() == {"lut": 28, "measured": 12}
+    assert (df["latency_ms"] > 0).all() and (df["spread"] >= 0).all()
+    assert m["lut_entries"] == 38 and m["lut_vs_direct"]["raw"]["n"] == 12 and m["machine"]["logical_cores"] >= 1
+    _, archs = load_archs(tmp_path / "archs.parquet", TINY)
+    lut_rows = (df["source"] == "lut").to_numpy()
+    pred = LatencyModel.load(tmp_path / "cpu.pkl").predict(TINY, archs)
+    assert np.allclose(pred[lut_rows], df["latency_ms"][lut_rows])
+    (tmp_path / "bad.pkl").write_bytes(b"\x80\x04junk")
+    with pytest.raises(LatencyModelError, match="not a readable"):
+        LatencyModel.load(tmp_path / "bad.pkl")
