@@ -102,6 +102,11 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
         tmp.unlink(missing_ok=True)
 
 
+@app.callback()
+def _root() -> None:
+    """Devices known by their own measurements."""
+
+
 @app.command()
 def add(
     name: str = typer.Argument(..., help="platform name (lower-case, e.g. pixel7-tflite)"),

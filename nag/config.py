@@ -110,12 +110,12 @@ class PhaseConfig:
 
 
 DEFAULT_PHASES = (
-    PhaseConfig("full", 2, 0.1),
-    PhaseConfig("kernel", 1, 0.03, kernels=(3, 5, 7)),
-    PhaseConfig("depth-1", 1, 0.03, kernels=(3, 5, 7), depths=(3, 4)),
-    PhaseConfig("depth-2", 1, 0.03, kernels=(3, 5, 7), depths=(2, 3, 4)),
-    PhaseConfig("expand-1", 1, 0.03, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(4, 6)),
-    PhaseConfig("expand-2", 1, 0.03, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(3, 4, 6)),
+    PhaseConfig("full", 3, 0.003),
+    PhaseConfig("kernel", 1, 0.001, kernels=(3, 5, 7)),
+    PhaseConfig("depth-1", 1, 0.001, kernels=(3, 5, 7), depths=(3, 4)),
+    PhaseConfig("depth-2", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4)),
+    PhaseConfig("expand-1", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(4, 6)),
+    PhaseConfig("expand-2", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(3, 4, 6)),
 )
 
 
@@ -133,8 +133,9 @@ class SupernetConfig:
     subnets_per_step: int = 2
     distill: bool = False  # in-place distillation: sampled subnets also learn the largest's outputs
     distill_temperature: float = 1.0
+    optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum)
     momentum: float = 0.9
-    weight_decay: float = 3e-5
+    weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     phases: tuple[PhaseConfig, ...] = DEFAULT_PHASES
     calib_images: int = 500  # BN recalibration before any subnet is evaluated
@@ -156,10 +157,10 @@ class ArchsConfig:
 class AccuracyConfig:
     """``accuracy:`` — supernet-measured accuracy for a subset, a predictor for the rest."""
 
-    measured: int = 200  # archs measured through the supernet (the rest are predicted)
+    measured: int = 160  # archs measured through the supernet (the rest are predicted)
     val_images: int = 0  # 0 = the whole validation split
     calib_images: int = 500
-    repeats: int = 40  # measured archs re-evaluated with another calibration batch (noise ceiling)
+    repeats: int = 30  # measured archs re-evaluated with another calibration batch (noise ceiling)
     predictors: tuple[str, ...] = ("rf", "gbr", "ridge", "mlp")
     batch_size: int = 1000
     checkpoint_every: int = 10  # measured archs between progress saves (resume by arch_id)

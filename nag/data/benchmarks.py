@@ -46,7 +46,8 @@ class BenchmarkTable:
         return self.frame[metric].to_numpy(dtype=np.float64)
 
 
-def _read_csv(path: str | Path) -> pd.DataFrame:
+def read_csv_table(path: str | Path) -> pd.DataFrame:
+    """A non-empty CSV as a DataFrame, or a :class:`TableError` saying why not."""
     path = Path(path)
     if not path.is_file():
         raise TableError(f"missing table {path}")
@@ -78,7 +79,7 @@ def load_nb201(path: str | Path) -> BenchmarkTable:
     Latency columns may hold zeros (cells with no input-output path); NaN, negative or non-numeric
     values, unparsable arch strings and duplicate cells are refused.
     """
-    df = _read_csv(path)
+    df = read_csv_table(path)
     missing = {"arch_idx", "arch_str"} - set(df.columns)
     if missing:
         raise TableError(f"{path}: missing column(s) {sorted(missing)}")
@@ -105,7 +106,7 @@ def load_nb201(path: str | Path) -> BenchmarkTable:
 def load_ofa_latency(path: str | Path, space: MBV3Space | None = None) -> BenchmarkTable:
     """Load an OFA-MobileNetV3 latency table: ``ks, e, d`` (space-separated lists), ``r`` and
     ``lat_<device>`` columns; each row is mapped onto the mbv3 space (``arch_id`` column added)."""
-    df = _read_csv(path)
+    df = read_csv_table(path)
     missing = {"ks", "e", "d"} - set(df.columns)
     lat_cols = [c for c in df.columns if c.startswith("lat_")]
     if missing or not lat_cols:

@@ -24,6 +24,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegresso
 from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import train_test_split
 
+from nag.data.benchmarks import TableError, read_csv_table
 from nag.spaces.base import Arch, ArchError
 from nag.spaces.mbv3 import MBV3Macro, MBV3Space
 from nag.supernet.static import arch_madds
@@ -54,15 +55,10 @@ def _parse_arch(space: MBV3Space, row: pd.Series) -> Arch:
 def read_measurements(path: str | Path, space: MBV3Space) -> pd.DataFrame:
     """Parse and check a measurement file. Returns ``arch_id, resolution, latency_ms`` (+ optional
     columns) with one row per (architecture, resolution)."""
-    path = Path(path)
-    if not path.is_file():
-        raise MeasurementError(f"{path}: no such file")
     try:
-        df = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise MeasurementError(f"{path}: not a readable CSV ({exc})") from None
-    if df.empty:
-        raise MeasurementError(f"{path}: holds no measurements")
+        df = read_csv_table(path)
+    except TableError as exc:
+        raise MeasurementError(f"{exc}: no measurements to use") from None
     arch_cols = ("architecture",) if "architecture" in df.columns else ARCH_COLUMNS
     allowed = set(arch_cols) | set(REQUIRED) | set(OPTIONAL)
     unknown = sorted(set(df.columns) - allowed)

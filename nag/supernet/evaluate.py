@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
+from torch import nn
 
 from nag.spaces.base import Arch
 from nag.supernet.data import Images
@@ -28,12 +29,34 @@ def accuracy(model: torch.nn.Module, data: Images, batch_size: int = 1000) -> fl
     return 100.0 * correct / len(data)
 
 
+@torch.no_grad()
+def fold_bn(net: nn.Module) -> nn.Module:
+    """Fold every ``Sequential(Conv2d, BatchNorm2d, ...)`` of an eval-mode network into one biased
+    convolution (same outputs, less work); returns ``net`` changed in place."""
+    for m in net.modules():
+        if isinstance(m, nn.Sequential) and len(m) >= 2 and isinstance(m[0], nn.Conv2d) \
+                and isinstance(m[1], nn.BatchNorm2d):
+            conv, bn = m[0], m[1]
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                              groups=conv.groups, bias=True).to(conv.weight.device)
+            fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            fused.bias.copy_(bn.bias + (bias - bn.running_mean) * scale)
+            m[0], m[1] = fused, nn.Identity()
+    return net
+
+
 def measure(net: Supernet, arch: Arch, calib: Images, data: Images, batch_size: int = 1000) -> float:
-    """Activate ``arch``, recalibrate BatchNorm on ``calib`` images, return its accuracy on ``data``."""
+    """Activate ``arch``, recalibrate BatchNorm on ``calib`` images, return its accuracy on ``data``
+    (computed by the extracted subnet with BatchNorm folded: the same function, faster)."""
     net.set_active(arch)
     device = next(net.parameters()).device
     recalibrate_bn(net, calib.x.to(device), batch_size=min(batch_size, 500))
-    return accuracy(net, data, batch_size)
+    static = fold_bn(net.extract(arch).eval())
+    if device.type == "cpu":
+        static = static.to(memory_format=torch.channels_last)
+    return accuracy(static, data, batch_size)
 
 
 def noise_report(first: np.ndarray, second: np.ndarray) -> dict:

@@ -76,6 +76,8 @@ def check_schedule(cfg: SupernetConfig, world: int = 1) -> None:
                 raise ConfigError(f"supernet phase {p.name!r}: {name} {list(values)} must be a non-empty subset of {list(allowed)}")
         if p.epochs < 1 or p.lr <= 0:
             raise ConfigError(f"supernet phase {p.name!r}: epochs must be >= 1 and lr > 0")
+    if cfg.optimizer not in ("sgd", "adamw"):
+        raise ConfigError(f"supernet.optimizer must be sgd or adamw, got {cfg.optimizer!r}")
     if cfg.batch_size < world or cfg.batch_size % world or cfg.subnets_per_step < 1:
         raise ConfigError(f"supernet.batch_size ({cfg.batch_size}) must be a multiple of the {world} ranks "
                           f"and subnets_per_step >= 1")
@@ -121,8 +123,10 @@ def _optimizer(net: Supernet, cfg: SupernetConfig, lr: float) -> torch.optim.Opt
     decay, no_decay = [], []
     for name, p in net.named_parameters():
         (no_decay if p.ndim <= 1 or "transforms" in name else decay).append(p)
-    return torch.optim.SGD([{"params": decay, "weight_decay": cfg.weight_decay},
-                            {"params": no_decay, "weight_decay": 0.0}], lr=lr, momentum=cfg.momentum, nesterov=True)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum, nesterov=True)
 
 
 def _phase_choices(phase: PhaseConfig) -> tuple[tuple[int, ...], ...]:

@@ -132,3 +132,15 @@ def test_architectures_of_other_spaces_are_refused(net):
         net.set_active(NB201Space().sample(1, seed=0)[0])
     with pytest.raises(ArchError, match="mbv3"):
         net.set_active(MBV3Space().sample(1, seed=0)[0])  # a 5-stage arch in the 2-stage supernet
+
+
+def test_folded_batchnorm_keeps_the_function(net):
+    from nag.supernet.evaluate import fold_bn
+
+    x = torch.randn(6, 1, 16, 16)
+    for arch in _archs(net)[:3]:
+        static = net.extract(arch).eval()
+        ref = static(x)
+        folded = fold_bn(static)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+        assert torch.allclose(ref, folded(x), atol=1e-4)

@@ -127,7 +127,7 @@ def test_bad_data_and_schedules_are_refused(tmp_path):
 
 
 def test_in_place_distillation_trains(prepared, tmp_path):
-    cfg = tiny_cfg(distill=True, phases=(PhaseConfig("kernel", 1, 0.05, kernels=(3, 5, 7)),))
+    cfg = tiny_cfg(distill=True, optimizer="adamw", phases=(PhaseConfig("kernel", 1, 0.003, kernels=(3, 5, 7)),))
     trainer, summary = train_supernet(make_space(cfg, prepared), cfg, prepared, tmp_path / "w", log=lambda s: None)
     assert np.isfinite(summary["history"][0]["loss"])
 

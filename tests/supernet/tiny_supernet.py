@@ -22,7 +22,7 @@ TINY_PHASES = (
 def tiny_cfg(**kw) -> SupernetConfig:
     base = dict(width_mult=0.25, input_size=16, stem_stride=1, stage_strides=(2, 2), batch_size=16,
                 images_per_epoch=48, subnets_per_step=2, phases=TINY_PHASES, calib_images=32, eval_subnets=3,
-                threads=1, device="cpu")
+                threads=1, device="cpu", optimizer="sgd")
     return SupernetConfig(**{**base, **kw})
 
 
