@@ -171,8 +171,9 @@ class AccuracyConfig:
 class LatencyConfig:
     """``latency:`` — how local platforms are measured and what validation accepts."""
 
-    warmup: int = 10
-    repeats: int = 30  # timed calls per measurement (median and IQR reported)
+    warmup: int = 3  # untimed calls before each round
+    repeats: int = 20  # timed calls per round
+    rounds: int = 5  # rounds interleave all models measured together; estimate = median of round minima
     threads: int = 1  # default threads of local platforms
     validate_sample: int = 200  # whole networks measured directly to check the LUT
     seed: int = 0

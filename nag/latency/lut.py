@@ -18,9 +18,8 @@ from scipy.stats import spearmanr
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import KFold, cross_val_predict
 from torch import nn
-from tqdm import tqdm
 
-from nag.latency.meter import MeterSettings, measure
+from nag.latency.meter import MeterSettings, measure_many
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MBV3Space
 from nag.supernet.static import BlockSpec, Head, MBConv, block_specs, build_static, final_size, make_first_block, \
@@ -49,12 +48,11 @@ def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress:
         "stem": (nn.Sequential(make_stem(macro), make_first_block(macro)), (1, macro.in_channels, size, size)),
         "head": (Head(macro), (1, macro.stage_channels[-1], final_size(macro), final_size(macro))),
     }
-    entries = {}
-    for name, (module, shape) in fixed.items():
-        entries[name] = measure(module, shape, runtime, settings)
     blocks = distinct_blocks(space)
-    for key, spec in tqdm(blocks.items(), desc=f"LUT {runtime}", disable=not progress, leave=False):
-        entries[key] = measure(MBConv.from_spec(spec), (1, spec.cin, spec.in_size, spec.in_size), runtime, settings)
+    items = {**fixed, **{key: (MBConv.from_spec(spec), (1, spec.cin, spec.in_size, spec.in_size))
+                         for key, spec in blocks.items()}}
+    records = measure_many(list(items.values()), runtime, settings, progress, desc=f"LUT {runtime}")
+    entries = dict(zip(items, records))
     return {"runtime": runtime, "space": space.name, "settings": asdict(settings), "stem_size": stem_size,
             "n_entries": len(entries), "entries": entries, "build_s": time.perf_counter() - t0}
 
@@ -62,7 +60,7 @@ def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress:
 def lut_sums(space: MBV3Space, lut: dict, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per architecture: the LUT sum (ms), its active block count, and the propagated IQR (ms)."""
     e = lut["entries"]
-    base = e["stem"]["median_ms"] + e["head"]["median_ms"]
+    base = e["stem"]["latency_ms"] + e["head"]["latency_ms"]
     base_var = e["stem"]["iqr_ms"] ** 2 + e["head"]["iqr_ms"] ** 2
     cache: dict[tuple, tuple[float, float]] = {}
     sums, counts, iqr = np.empty(len(archs)), np.empty(len(archs)), np.empty(len(archs))
@@ -72,7 +70,7 @@ def lut_sums(space: MBV3Space, lut: dict, archs: Sequence[Arch]) -> tuple[np.nda
             ck = (spec.stage, min(spec.slot, 1), spec.kernel, spec.expand)
             if ck not in cache:
                 rec = e[spec.key()]
-                cache[ck] = (rec["median_ms"], rec["iqr_ms"] ** 2)
+                cache[ck] = (rec["latency_ms"], rec["iqr_ms"] ** 2)
             total, var, n = total + cache[ck][0], var + cache[ck][1], n + 1
         sums[i], counts[i], iqr[i] = total, n, np.sqrt(var)
     return sums, counts, iqr
@@ -98,19 +96,20 @@ def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: Met
     """Measure ``sample`` whole networks directly; compare with the LUT (raw and corrected)."""
     runtime = lut["runtime"]
     size = space.macro.input_size
+    shape = (1, space.macro.in_channels, size, size)
     t0 = time.perf_counter()
-    records = [measure(build_static(space, a), (1, space.macro.in_channels, size, size), runtime, settings)
-               for a in tqdm(sample, desc=f"direct {runtime}", disable=not progress, leave=False)]
-    direct = np.array([r["median_ms"] for r in records])
+    records = measure_many([(build_static(space, a), shape) for a in sample], runtime, settings, progress,
+                           desc=f"direct {runtime}")
+    direct = np.array([r["latency_ms"] for r in records])
     wall = time.perf_counter() - t0
     # repeatability: the first networks measured again, later, in fresh sessions
-    again = np.array([measure(build_static(space, a), (1, space.macro.in_channels, size, size), runtime,
-                              settings)["median_ms"] for a in sample[:repeat]])
+    again = np.array([r["latency_ms"] for r in measure_many([(build_static(space, a), shape) for a in sample[:repeat]],
+                                                            runtime, settings)])
     sums, counts, _ = lut_sums(space, lut, sample)
     model, corr = fit_correction(sums, counts, direct)
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]
     return {
-        "direct": records, "direct_median_ms": direct, "model": model,
+        "direct": records, "direct_ms": direct, "model": model,
         "report": {"raw": error_report(direct, sums), "median_ratio_direct_over_lut": float(np.median(direct / sums)),
                    "correction": corr, "direct_cv_median": float(np.median([r["cv"] for r in records])),
                    "repeat": {"n": int(len(again)), "median_rel_diff": float(np.median(rel)) if len(rel) else None,

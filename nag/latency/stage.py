@@ -64,7 +64,7 @@ def _benchmark(plat: PlatformConfig) -> tuple[pd.DataFrame, dict]:
 
 def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path):
     df_archs, archs = load_archs(archs_path, space)
-    settings = MeterSettings(cfg.warmup, cfg.repeats, plat.threads or cfg.threads)
+    settings = MeterSettings(cfg.warmup, cfg.repeats, cfg.rounds, plat.threads or cfg.threads)
     lut = build_lut(space, plat.runtime, settings)
     n = min(cfg.validate_sample, len(archs))
     idx = np.sort(np.random.default_rng(cfg.seed).choice(len(archs), n, replace=False))
@@ -75,12 +75,12 @@ def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_pat
         lat = sums
     spread = iqr / sums
     source = np.array(["lut"] * len(archs), dtype=object)
-    lat[idx] = check["direct_median_ms"]
-    spread[idx] = [r["iqr_ms"] / r["median_ms"] for r in check["direct"]]
+    lat[idx] = check["direct_ms"]
+    spread[idx] = [r["iqr_ms"] / r["latency_ms"] for r in check["direct"]]
     source[idx] = "measured"
     model = LatencyModel(plat.name, "local", lut=lut, correction=check["model"])
     corrected = check["model"].predict(np.column_stack(lut_sums(space, lut, [archs[i] for i in idx])[:2]))
-    model.meta["check"] = ((check["direct_median_ms"], corrected), f"LUT (corrected) vs direct, {n} networks")
+    model.meta["check"] = ((check["direct_ms"], corrected), f"LUT (corrected) vs direct, {n} networks")
     metrics = {"kind": "local", "runtime": plat.runtime, "settings": lut["settings"],
                "lut_build_s": lut["build_s"], "lut_entries": lut["n_entries"], "n_measured": int(n),
                "lut_vs_direct": check["report"], "machine": machine_description()}

@@ -24,18 +24,19 @@ from nag.supernet.stages import run_sample_archs
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "supernet"))
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = MeterSettings(warmup=1, repeats=3, threads=1)
+FAST = MeterSettings(warmup=1, repeats=3, rounds=2, threads=1)
 TINY = MBV3Space(MBV3Macro(width_mult=0.25, input_size=16, in_channels=1, num_classes=10, stem_stride=1,
                            stage_strides=(2, 2)))
 FIVE = MBV3Space(MBV3Macro(width_mult=0.25, input_size=28, in_channels=1, num_classes=10, stem_stride=1))
-CFG = LatencyConfig(warmup=1, repeats=3, validate_sample=12, min_measured=50)
+CFG = LatencyConfig(warmup=1, repeats=3, rounds=2, validate_sample=12, min_measured=50)
 
 
 @pytest.mark.parametrize("runtime", ["cpu-torch", "cpu-onnxruntime"])
-def test_meter_records_median_spread_and_settings(runtime):
+def test_meter_records_estimate_spread_and_settings(runtime):
     rec = measure(torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU()), (1, 4, 8, 8), runtime, FAST)
-    assert rec["median_ms"] > 0 and rec["iqr_ms"] >= 0 and rec["cv"] >= 0
-    assert rec["runtime"] == runtime and rec["repeats"] == 3 and rec["threads"] == 1
+    assert rec["latency_ms"] > 0 and rec["iqr_ms"] >= 0 and rec["cv"] >= 0 and len(rec["round_min_ms"]) == 2
+    assert rec["latency_ms"] <= max(rec["round_min_ms"]) and rec["latency_ms"] <= rec["median_ms"] * 1.0001
+    assert rec["runtime"] == runtime and rec["repeats"] == 3 and rec["rounds"] == 2 and rec["threads"] == 1
     with pytest.raises(ValueError, match="unknown runtime"):
         measure(torch.nn.ReLU(), (1, 2), "gpu", FAST)
 
