@@ -4,22 +4,25 @@ Every distinct block configuration of the space (stage, stride, in/out shape, ke
 activation) is measured once, plus the fixed stem (+ first block) and head; an architecture's LUT
 latency is the sum of its entries. :func:`check_lut` measures a seeded sample of whole networks
 directly and reports Spearman, MAPE and the share within ±10 %, raw and after a linear correction
-(LUT sum and block count → measured), the correction's figures cross-validated.
+(linear on LUT sum and block count, or ridge adding the architecture features — whichever
+cross-validates better), the correction's figures cross-validated.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.linear_model import LinearRegression
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression, RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from torch import nn
 
-from nag.latency.meter import MeterSettings, measure_many
+from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MBV3Space
 from nag.supernet.static import BlockSpec, Head, MBConv, block_specs, build_static, final_size, make_first_block, \
@@ -38,7 +41,8 @@ def distinct_blocks(space: MBV3Space) -> dict[str, BlockSpec]:
     return out
 
 
-def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress: bool = True) -> dict:
+def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress: bool = True,
+              max_spread: float = 0.25) -> dict:
     """Measure every block configuration and the fixed parts once."""
     macro = space.macro
     t0 = time.perf_counter()
@@ -52,6 +56,7 @@ def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress:
     items = {**fixed, **{key: (MBConv.from_spec(spec), (1, spec.cin, spec.in_size, spec.in_size))
                          for key, spec in blocks.items()}}
     records = measure_many(list(items.values()), runtime, settings, progress, desc=f"LUT {runtime}")
+    records = remeasure_noisy(list(items.values()), records, runtime, settings, max_spread)
     entries = dict(zip(items, records))
     return {"runtime": runtime, "space": space.name, "settings": asdict(settings), "stem_size": stem_size,
             "n_entries": len(entries), "entries": entries, "build_s": time.perf_counter() - t0}
@@ -82,31 +87,55 @@ def error_report(measured: np.ndarray, predicted: np.ndarray) -> dict:
             "within_10pct": float((rel <= 0.10).mean()), "n": int(len(measured))}
 
 
-def fit_correction(sums: np.ndarray, counts: np.ndarray, direct: np.ndarray, seed: int = 0) -> tuple[LinearRegression, dict]:
-    """Linear correction measured ≈ a·LUT + b·blocks + c; its error estimated by 5-fold cross-validation."""
-    X = np.column_stack([sums, counts])
-    cv = cross_val_predict(LinearRegression(), X, direct, cv=KFold(5, shuffle=True, random_state=seed))
-    model = LinearRegression().fit(X, direct)
-    return model, {"coef_lut": float(model.coef_[0]), "coef_blocks_ms": float(model.coef_[1]),
-                   "intercept_ms": float(model.intercept_), "cross_validated": error_report(direct, cv)}
+@dataclass
+class LutCorrection:
+    """Maps LUT sums to whole-network latency: ``linear`` on (LUT sum, block count), or ``ridge`` on
+    those plus the architecture's one-hot features (for runtimes that fuse across blocks)."""
+
+    kind: str
+    model: Any
+
+    def design(self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        X = np.column_stack([sums, counts])
+        return X if self.kind == "linear" else np.hstack([X, space.features_batch(list(archs))])
+
+    def predict(self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        return self.model.predict(self.design(space, archs, sums, counts))
+
+
+def fit_correction(space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray,
+                   direct: np.ndarray, seed: int = 0) -> tuple[LutCorrection, dict]:
+    """Fit both corrections, keep the one with the lower 5-fold cross-validated MAPE, refit it on all."""
+    folds = KFold(5, shuffle=True, random_state=seed)
+    reports, made = {}, {}
+    for kind, est in (("linear", LinearRegression()), ("ridge", RidgeCV(alphas=np.logspace(-4, 2, 13)))):
+        corr = LutCorrection(kind, est)
+        X = corr.design(space, archs, sums, counts)
+        reports[kind] = error_report(direct, cross_val_predict(clone(est), X, direct, cv=folds))
+        made[kind] = (corr, X)
+    chosen = min(reports, key=lambda k: reports[k]["mape"])
+    corr, X = made[chosen]
+    corr.model.fit(X, direct)
+    return corr, {"chosen": chosen, "cross_validated": reports[chosen], "candidates": reports}
 
 
 def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: MeterSettings,
-              progress: bool = True, repeat: int = 20) -> dict:
+              progress: bool = True, repeat: int = 20, max_spread: float = 0.25) -> dict:
     """Measure ``sample`` whole networks directly; compare with the LUT (raw and corrected)."""
     runtime = lut["runtime"]
     size = space.macro.input_size
     shape = (1, space.macro.in_channels, size, size)
     t0 = time.perf_counter()
-    records = measure_many([(build_static(space, a), shape) for a in sample], runtime, settings, progress,
-                           desc=f"direct {runtime}")
+    items = [(build_static(space, a), shape) for a in sample]
+    records = measure_many(items, runtime, settings, progress, desc=f"direct {runtime}")
+    records = remeasure_noisy(items, records, runtime, settings, max_spread)
     direct = np.array([r["latency_ms"] for r in records])
     wall = time.perf_counter() - t0
     # repeatability: the first networks measured again, later, in fresh sessions
     again = np.array([r["latency_ms"] for r in measure_many([(build_static(space, a), shape) for a in sample[:repeat]],
                                                             runtime, settings)])
     sums, counts, _ = lut_sums(space, lut, sample)
-    model, corr = fit_correction(sums, counts, direct)
+    model, corr = fit_correction(space, sample, sums, counts, direct)
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]
     return {
         "direct": records, "direct_ms": direct, "model": model,

@@ -135,6 +135,24 @@ def measure_many(items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]], runti
     return [{**summarize(t), **meta, "input_shape": list(shape)} for t, (_, shape) in zip(times, items)]
 
 
+def remeasure_noisy(items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]], records: list[dict], runtime: str,
+                    settings: MeterSettings, max_spread: float, tries: int = 2) -> list[dict]:
+    """Measure again (more rounds, pooled with the first ones) every record whose spread
+    (IQR / estimate of the round minima) exceeds ``max_spread``; at most ``tries`` times."""
+    records = list(records)
+    for _ in range(tries):
+        noisy = [i for i, r in enumerate(records) if r["iqr_ms"] > max_spread * r["latency_ms"]]
+        if not noisy:
+            break
+        again = measure_many([items[i] for i in noisy], runtime, settings)
+        for i, new in zip(noisy, again):
+            mins = np.array(records[i]["round_min_ms"] + new["round_min_ms"])
+            q1, q3 = np.percentile(mins, [25, 75])
+            records[i] = {**records[i], "latency_ms": float(np.median(mins)), "iqr_ms": float(q3 - q1),
+                          "round_min_ms": mins.tolist(), "rounds": len(mins)}
+    return records
+
+
 def measure(model: torch.nn.Module, shape: tuple[int, ...], runtime: str, settings: MeterSettings) -> dict:
     """Time one model (:func:`measure_many` of one)."""
     return measure_many([(model, shape)], runtime, settings)[0]

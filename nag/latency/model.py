@@ -36,7 +36,7 @@ class LatencyModel:
     platform: str
     kind: str  # local | imported
     lut: dict | None = None
-    correction: Any = None  # sklearn LinearRegression on (LUT sum, block count)
+    correction: Any = None  # nag.latency.lut.LutCorrection
     predictor: Any = None  # sklearn regressor of log latency
     resolution: int = 0
     meta: dict = field(default_factory=dict)
@@ -49,7 +49,7 @@ class LatencyModel:
             from nag.latency.lut import lut_sums
 
             sums, counts, _ = lut_sums(space, self.lut, archs)
-            out = self.correction.predict(np.column_stack([sums, counts])) if self.correction is not None else sums
+            out = self.correction.predict(space, archs, sums, counts) if self.correction is not None else sums
             return np.where(out > 0, out, sums)
         from nag.latency.predictor import predict_latency
 

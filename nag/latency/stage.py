@@ -1,7 +1,7 @@
 """The ``latency@<platform>`` stage: a latency for every architecture of the platform's space.
 
 * ``benchmark`` — the table's own latency column (source ``measured``), for the table's cells.
-* ``local`` — a per-block LUT for every arch of ``data/archs.parquet``, linearly corrected against
+* ``local`` — a per-block LUT for every arch of ``data/archs.parquet``, corrected against
   ``latency.validate_sample`` whole networks measured directly (those rows: ``measured``; the rest: ``lut``).
 * ``imported`` — a predictor fitted on the device's measurement file, at the platform's resolution
   (rows the file measured at that resolution: ``measured``; the rest: ``predicted``).
@@ -65,21 +65,21 @@ def _benchmark(plat: PlatformConfig) -> tuple[pd.DataFrame, dict]:
 def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path):
     df_archs, archs = load_archs(archs_path, space)
     settings = MeterSettings(cfg.warmup, cfg.repeats, cfg.rounds, plat.threads or cfg.threads)
-    lut = build_lut(space, plat.runtime, settings)
+    lut = build_lut(space, plat.runtime, settings, max_spread=cfg.max_spread)
     n = min(cfg.validate_sample, len(archs))
     idx = np.sort(np.random.default_rng(cfg.seed).choice(len(archs), n, replace=False))
-    check = check_lut(space, lut, [archs[i] for i in idx], settings)
+    check = check_lut(space, lut, [archs[i] for i in idx], settings, max_spread=cfg.max_spread)
     sums, counts, iqr = lut_sums(space, lut, archs)
-    lat = check["model"].predict(np.column_stack([sums, counts]))
+    lat = check["model"].predict(space, archs, sums, counts)
     if (lat <= 0).any():  # a correction that extrapolates below zero is not usable: fall back to the sum
         lat = sums
     spread = iqr / sums
     source = np.array(["lut"] * len(archs), dtype=object)
+    corrected = lat[idx].copy()  # what the LUT says of the directly measured networks (for the plot)
     lat[idx] = check["direct_ms"]
     spread[idx] = [r["iqr_ms"] / r["latency_ms"] for r in check["direct"]]
     source[idx] = "measured"
     model = LatencyModel(plat.name, "local", lut=lut, correction=check["model"])
-    corrected = check["model"].predict(np.column_stack(lut_sums(space, lut, [archs[i] for i in idx])[:2]))
     model.meta["check"] = ((check["direct_ms"], corrected), f"LUT (corrected) vs direct, {n} networks")
     metrics = {"kind": "local", "runtime": plat.runtime, "settings": lut["settings"],
                "lut_build_s": lut["build_s"], "lut_entries": lut["n_entries"], "n_measured": int(n),

@@ -134,3 +134,14 @@ def test_local_platform_lut_rows_and_measured_rows(tmp_path):
     (tmp_path / "bad.pkl").write_bytes(b"\x80\x04junk")
     with pytest.raises(LatencyModelError, match="not a readable"):
         LatencyModel.load(tmp_path / "bad.pkl")
+
+
+def test_noisy_measurements_are_measured_again_and_pooled():
+    from nag.latency.meter import remeasure_noisy
+
+    items = [(torch.nn.ReLU(), (1, 4)), (torch.nn.ReLU(), (1, 4))]
+    records = [{"latency_ms": 1.0, "iqr_ms": 0.01, "round_min_ms": [1.0, 1.0]},
+               {"latency_ms": 1.0, "iqr_ms": 0.9, "round_min_ms": [0.5, 1.5]}]
+    out = remeasure_noisy(items, records, "cpu-torch", FAST, max_spread=0.25, tries=1)
+    assert out[0] is records[0]  # a steady record is kept as it was
+    assert len(out[1]["round_min_ms"]) == 4 and out[1]["rounds"] == 4
