@@ -207,6 +207,7 @@ class PlatformConfig:
     runtime: str = "cpu-torch"
     threads: int = 0
     resolution: int = 0
+    max_spread: float = 0.0  # measured rows' IQR / estimate allowed here (0 = latency.max_spread)
 
 
 @dataclass(frozen=True)

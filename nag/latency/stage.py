@@ -65,10 +65,11 @@ def _benchmark(plat: PlatformConfig) -> tuple[pd.DataFrame, dict]:
 def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path):
     df_archs, archs = load_archs(archs_path, space)
     settings = MeterSettings(cfg.warmup, cfg.repeats, cfg.rounds, plat.threads or cfg.threads)
-    lut = build_lut(space, plat.runtime, settings, max_spread=cfg.max_spread)
+    max_spread = plat.max_spread or cfg.max_spread
+    lut = build_lut(space, plat.runtime, settings, max_spread=max_spread)
     n = min(cfg.validate_sample, len(archs))
     idx = np.sort(np.random.default_rng(cfg.seed).choice(len(archs), n, replace=False))
-    check = check_lut(space, lut, [archs[i] for i in idx], settings, max_spread=cfg.max_spread)
+    check = check_lut(space, lut, [archs[i] for i in idx], settings, max_spread=max_spread)
     sums, counts, iqr = lut_sums(space, lut, archs)
     lat = check["model"].predict(space, archs, sums, counts)
     if (lat <= 0).any():  # a correction that extrapolates below zero is not usable: fall back to the sum

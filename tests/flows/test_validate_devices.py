@@ -127,3 +127,11 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "expect_table_row_count_to_equal" in bad.stderr
     assert (tmp_path / "bad.json").is_file()
+
+
+def test_a_platform_may_allow_more_spread():
+    df = _latency()
+    df.loc[0, "spread"] = 0.5
+    ids = df["arch_id"].tolist()
+    assert not validate_platform("ort", "local", CFG, df, ids, LOCAL_METRICS)["success"]
+    assert validate_platform("ort", "local", CFG, df, ids, LOCAL_METRICS, max_spread=0.6)["success"]
