@@ -98,8 +98,10 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
     from nag.config import PlatformConfig  # noqa: F401  (import check only)
 
     params = _params(tmp_path)
-    add_device("gpu", ROOT / "data/benchmarks/ofa_gpu_latency.csv", column="lat_titan_xp_64", resolution=224,
-               params_path=params, devices_dir=tmp_path / "devices")
+    small = tmp_path / "table.csv"
+    pd.read_csv(ROOT / "data/benchmarks/ofa_gpu_latency.csv", nrows=300).to_csv(small, index=False)
+    add_device("gpu", small, column="lat_titan_xp_64", resolution=224, params_path=params,
+               devices_dir=tmp_path / "devices")
     text = params.read_text().replace("data/devices", str(tmp_path / "devices"))
     text = text.replace("latency:\n", "supernet:\n  width_mult: 0.25\nlatency:\n")
     params.write_text(text)
