@@ -133,7 +133,7 @@ def _phase_choices(phase: PhaseConfig) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(phase.kernels)), tuple(sorted(phase.depths)), tuple(sorted(phase.expands))
 
 
-def _resume(work: Path, fp: str, space: MBV3Space, log: Callable[[str], None]) -> dict | None:
+def _resume(work: Path, fp: str, space: MBV3Space, log: Callable[[str], None], main: bool = True) -> dict | None:
     last = work / "last.pt"
     if not last.exists():
         return None
@@ -143,9 +143,11 @@ def _resume(work: Path, fp: str, space: MBV3Space, log: Callable[[str], None]) -
         raise CheckpointError(f"{exc}. It is the resume point of an interrupted training: delete {work} to "
                               f"train from scratch (nothing was overwritten)") from None
     if obj.get("progress", {}).get("fingerprint") != fp:
-        stale = work.with_name(f"{work.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
-        log(f"{last} was written for other supernet settings; starting from scratch (kept as {stale})")
-        os.replace(work, stale)
+        if main:  # one rank moves the old run aside; every rank starts from scratch
+            stale = work.with_name(f"{work.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
+            log(f"{last} was written for other supernet settings; starting from scratch (kept as {stale})")
+            os.replace(work, stale)
+            work.mkdir()
         return None
     check_supernet_meta(obj, space, last)
     return obj
@@ -166,7 +168,7 @@ class Trainer:
         self.history: list[dict] = []
         self.start = (0, 0)
         self.opt_state = None
-        obj = _resume(work, self.fp, space, log)
+        obj = _resume(work, self.fp, space, log, dist.main)
         if obj is not None:
             self.net.load_state_dict(obj["state"])
             self.history = obj["history"]
