@@ -1,0 +1,94 @@
+"""params.yaml sections of the mbv3 side: supernet, architecture sample, accuracy, latency.
+
+Re-exported by :mod:`nag.config`, which parses the whole file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    """One progressive-shrinking phase: the choices subnets are sampled from, epochs and peak lr."""
+
+    name: str
+    epochs: int = 1
+    lr: float = 0.05
+    kernels: tuple[int, ...] = (7,)
+    depths: tuple[int, ...] = (4,)
+    expands: tuple[int, ...] = (6,)
+
+
+DEFAULT_PHASES = (
+    PhaseConfig("full", 3, 0.003),
+    PhaseConfig("kernel", 1, 0.001, kernels=(3, 5, 7)),
+    PhaseConfig("depth-1", 1, 0.001, kernels=(3, 5, 7), depths=(3, 4)),
+    PhaseConfig("depth-2", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4)),
+    PhaseConfig("expand-1", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(4, 6)),
+    PhaseConfig("expand-2", 1, 0.001, kernels=(3, 5, 7), depths=(2, 3, 4), expands=(3, 4, 6)),
+)
+
+
+@dataclass(frozen=True)
+class SupernetConfig:
+    """``supernet:`` — the elastic MobileNetV3 (macro) and its progressive-shrinking schedule."""
+
+    width_mult: float = 0.25
+    input_size: int = 28
+    stem_stride: int = 1
+    stage_strides: tuple[int, ...] = (2, 2, 2, 1, 2)
+    dropout: float = 0.1
+    batch_size: int = 128  # global: split over the ranks of a distributed run
+    images_per_epoch: int = 0  # 0 = the whole train split; otherwise a fresh random subset per epoch
+    subnets_per_step: int = 2
+    distill: bool = False  # in-place distillation: sampled subnets also learn the largest's outputs
+    distill_temperature: float = 1.0
+    optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum)
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    phases: tuple[PhaseConfig, ...] = DEFAULT_PHASES
+    calib_images: int = 500  # BN recalibration before any subnet is evaluated
+    eval_subnets: int = 20  # random subnets evaluated on the test split at the end
+    device: str = "auto"  # auto | cpu | cuda
+    threads: int = 0  # torch intra-op threads per process (0 = torch's default)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ArchsConfig:
+    """``archs:`` — the M architectures of the mbv3 dataset."""
+
+    count: int = 16_000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class AccuracyConfig:
+    """``accuracy:`` — supernet-measured accuracy for a subset, a predictor for the rest."""
+
+    measured: int = 160  # archs measured through the supernet (the rest are predicted)
+    val_images: int = 0  # 0 = the whole validation split
+    calib_images: int = 500
+    repeats: int = 30  # measured archs re-evaluated with another calibration batch (noise ceiling)
+    predictors: tuple[str, ...] = ("rf", "gbr", "ridge", "mlp")
+    batch_size: int = 1000
+    checkpoint_every: int = 10  # measured archs between progress saves (resume by arch_id)
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """``latency:`` — how local platforms are measured and what validation accepts."""
+
+    warmup: int = 3  # untimed calls before each round
+    repeats: int = 20  # timed calls per round
+    rounds: int = 5  # rounds interleave all models measured together; estimate = median of round minima
+    threads: int = 1  # default threads of local platforms
+    validate_sample: int = 200  # whole networks measured directly to check the LUT
+    seed: int = 0
+    min_measured: int = 100  # imported devices: fewest measured rows a predictor may be fitted on
+    max_spread: float = 0.25  # measured rows: IQR / median above this fails validation
+    max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
+    range_ms: tuple[float, float] = (1e-3, 1e5)  # sane latency range
