@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from torch import nn
 
 from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
+from nag.latency.predictor import latency_errors
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MBV3Space
 from nag.supernet.static import BlockSpec, Head, MBConv, block_specs, build_static, final_size, make_first_block, \
@@ -81,12 +81,6 @@ def lut_sums(space: MBV3Space, lut: dict, archs: Sequence[Arch]) -> tuple[np.nda
     return sums, counts, iqr
 
 
-def error_report(measured: np.ndarray, predicted: np.ndarray) -> dict:
-    rel = np.abs(predicted - measured) / measured
-    return {"spearman": float(spearmanr(measured, predicted).statistic), "mape": float(100 * rel.mean()),
-            "within_10pct": float((rel <= 0.10).mean()), "n": int(len(measured))}
-
-
 @dataclass
 class LutCorrection:
     """Maps LUT sums to whole-network latency: ``linear`` on (LUT sum, block count), or ``ridge`` on
@@ -111,7 +105,7 @@ def fit_correction(space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, co
     for kind, est in (("linear", LinearRegression()), ("ridge", RidgeCV(alphas=np.logspace(-4, 2, 13)))):
         corr = LutCorrection(kind, est)
         X = corr.design(space, archs, sums, counts)
-        reports[kind] = error_report(direct, cross_val_predict(clone(est), X, direct, cv=folds))
+        reports[kind] = latency_errors(direct, cross_val_predict(clone(est), X, direct, cv=folds))
         made[kind] = (corr, X)
     chosen = min(reports, key=lambda k: reports[k]["mape"])
     corr, X = made[chosen]
@@ -139,7 +133,7 @@ def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: Met
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]
     return {
         "direct": records, "direct_ms": direct, "model": model,
-        "report": {"raw": error_report(direct, sums), "median_ratio_direct_over_lut": float(np.median(direct / sums)),
+        "report": {"raw": latency_errors(direct, sums), "median_ratio_direct_over_lut": float(np.median(direct / sums)),
                    "correction": corr, "direct_cv_median": float(np.median([r["cv"] for r in records])),
                    "repeat": {"n": int(len(again)), "median_rel_diff": float(np.median(rel)) if len(rel) else None,
                               "max_rel_diff": float(rel.max()) if len(rel) else None},

@@ -52,17 +52,14 @@ def torch_threads(n: int):
 @contextmanager
 def quiet_timing(threads: int):
     """Pinned torch threads, no autograd, no garbage-collector pauses while timing."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        with torch.inference_mode():
+        with torch_threads(threads), torch.inference_mode():
             yield
     finally:
         if gc_was:
             gc.enable()
-        torch.set_num_threads(old)
 
 
 def summarize(rounds: list[np.ndarray]) -> dict:
