@@ -13,7 +13,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,16 +94,27 @@ class ArchDataset:
 class Lookup:
     """arch_id → value for a known set of architectures (a latency table or an accuracy table).
 
+    ``archs`` may be architectures or their arch_id strings.
+
     ``missing`` is what an architecture outside the table gets: ``None`` raises, a number (e.g.
     ``inf`` for latency: never feasible, since it was never measured) is returned instead."""
 
-    def __init__(self, archs: Sequence[Arch], values: np.ndarray, what: str, missing: float | None = None) -> None:
+    def __init__(self, archs: Sequence[Arch], values: np.ndarray, what: str, missing: float | None = None,
+                 fallback: Callable[[list[Arch]], np.ndarray] | None = None) -> None:
         self.what = what
         self.missing = missing
-        self._index = {a.arch_id: i for i, a in enumerate(archs)}
+        self.fallback = fallback  # answers architectures outside the table (a latency model)
+        self._index = {(a if isinstance(a, str) else a.arch_id): i for i, a in enumerate(archs)}
         self.values = np.asarray(values, dtype=np.float64)
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
+        if self.fallback is not None:
+            idx = np.array([self._index.get(a.arch_id, -1) for a in archs], dtype=np.int64)
+            out = np.where(idx >= 0, self.values[idx], np.nan)
+            outside = np.flatnonzero(idx < 0)
+            if len(outside):
+                out[outside] = self.fallback([archs[i] for i in outside])
+            return out
         if self.missing is not None:
             padded = np.append(self.values, self.missing)
             return padded[[self._index.get(a.arch_id, -1) for a in archs]]
@@ -112,6 +123,11 @@ class Lookup:
         except KeyError as exc:
             raise KeyError(f"no {self.what} known for architecture {exc.args[0]}") from None
         return self.values[idx]
+
+    @property
+    def ids(self) -> list[str]:
+        """The table's arch_ids, in the order of ``values``."""
+        return list(self._index)
 
     @property
     def min(self) -> float:

@@ -49,11 +49,19 @@ def prepare(
     typer.echo(json.dumps(result))
 
 
-def _platform(params_path: Path, name: str):
-    from nag.platforms import resolve
+def _platform(params_path: Path, name: str, prepared: Path | None = None, latency: Path | None = None,
+              model: Path | None = None, archs: Path | None = None, accuracy: Path | None = None,
+              validation: Path | None = None):
+    """params + the resolved platform; mbv3 platforms read their artifacts from the given paths
+    (defaults: the paths dvc.yaml writes)."""
+    from nag.platforms import PlatformFiles, resolve
 
     params = load_params(params_path)
-    return params, resolve(params.platform(name))
+    plat = params.platform(name)
+    d = PlatformFiles.default(name)
+    files = PlatformFiles(prepared or d.prepared, latency or d.latency, model or d.model, archs or d.archs,
+                          accuracy or d.accuracy, validation or d.validation)
+    return params, resolve(plat, params.supernet, files)
 
 
 def _errors():
@@ -64,9 +72,11 @@ def _errors():
     from nag.data.benchmarks import TableError
     from nag.data.fashion_mnist import DatasetError
     from nag.infer import InfeasibleError
+    from nag.latency.model import LatencyModelError
     from nag.spaces.base import ArchError
 
-    return (ConfigError, DataError, BudgetError, CheckpointError, TableError, InfeasibleError, DatasetError, ArchError)
+    return (ConfigError, DataError, BudgetError, CheckpointError, TableError, InfeasibleError, DatasetError, ArchError,
+            LatencyModelError)
 
 
 def _register_more() -> None:
@@ -80,14 +90,18 @@ _register_more()
 
 
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")
+# an mbv3 platform's artifacts (benchmark platforms read their table from params.yaml)
+PREPARED = typer.Option(None, help="prepared data (the mbv3 space); default data/prepared")
+LATENCY = typer.Option(None, help="latency table; default data/latency/<platform>.parquet")
+LATENCY_MODEL = typer.Option(None, "--latency-model", help="latency model; default models/latency/<platform>.pkl")
 
 
-def _stage(params_path: Path, platform: str, metrics: Path, run, *args) -> None:
+def _stage(params_path: Path, platform: str, metrics: Path, run, *args, files: dict | None = None) -> None:
     """Run one per-platform stage function and write its metrics JSON (errors: one line, exit 2)."""
     from nag.atomic import write_json
 
     try:
-        cfg, plat = _platform(params_path, platform)
+        cfg, plat = _platform(params_path, platform, **(files or {}))
         write_json(metrics, run(cfg, plat, *args))
     except _errors() as exc:
         _fail(exc)
@@ -95,41 +109,54 @@ def _stage(params_path: Path, platform: str, metrics: Path, run, *args) -> None:
 
 @app.command("arch-dataset")
 def arch_dataset(platform: str = PLATFORM, out: Path = typer.Option(...), metrics: Path = typer.Option(...),
+                 prepared: Path = PREPARED, latency: Path = LATENCY, latency_model: Path = LATENCY_MODEL,
+                 archs: Path = typer.Option(None, help="mbv3: default data/archs.parquet"),
+                 accuracy: Path = typer.Option(None, help="mbv3: default data/accuracy.parquet"),
+                 validation: Path = typer.Option(None, help="mbv3: the latency's validation report (must pass)"),
                  params: Path = PARAMS) -> None:
-    """Sample the architecture dataset (M archs with accuracy and latency) of a platform."""
+    """The architecture dataset of a platform: M archs with accuracy and latency (a seeded sample of a
+    benchmark table; for mbv3 platforms every sampled arch, with supernet accuracy and validated latency)."""
     from nag.pipeline import run_arch_dataset
 
-    _stage(params, platform, metrics, run_arch_dataset, out)
+    _stage(params, platform, metrics, run_arch_dataset, out,
+           files=dict(prepared=prepared, latency=latency, model=latency_model, archs=archs, accuracy=accuracy,
+                      validation=validation))
 
 
 @app.command("train-evaluator")
 def train_evaluator_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), out: Path = typer.Option(...),
-                        metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
+                        metrics: Path = typer.Option(...), prepared: Path = PREPARED, latency: Path = LATENCY,
+                        latency_model: Path = LATENCY_MODEL, params: Path = PARAMS) -> None:
     """Train the Pareto-dominance evaluator R(β|B) (and the candidate-ranking accuracy predictor)."""
     from nag.pipeline import run_train_evaluator
 
-    _stage(params, platform, metrics, run_train_evaluator, dataset, out)
+    _stage(params, platform, metrics, run_train_evaluator, dataset, out,
+           files=dict(prepared=prepared, latency=latency, model=latency_model))
 
 
 @app.command("train-generator")
 def train_generator_cmd(platform: str = PLATFORM, evaluator: Path = typer.Option(...), out: Path = typer.Option(...),
-                        metrics: Path = typer.Option(...), params: Path = PARAMS) -> None:
+                        metrics: Path = typer.Option(...), prepared: Path = PREPARED, latency: Path = LATENCY,
+                        latency_model: Path = LATENCY_MODEL, params: Path = PARAMS) -> None:
     """Train the budget-conditioned generator with REINFORCE over all K budgets."""
     from nag.pipeline import run_train_generator
 
-    _stage(params, platform, metrics, run_train_generator, evaluator, out)
+    _stage(params, platform, metrics, run_train_generator, evaluator, out,
+           files=dict(prepared=prepared, latency=latency, model=latency_model))
 
 
 @app.command("frontier")
 def frontier_cmd(platform: str = PLATFORM, dataset: Path = typer.Option(...), out: Path = typer.Option(...),
                  plots: Path = typer.Option(...), evaluator: Path = typer.Option(None),
-                 generator: Path = typer.Option(None), params: Path = PARAMS) -> None:
-    """Generate at the K trained budgets and the interpolated midpoints; write JSON and plots."""
+                 generator: Path = typer.Option(None), prepared: Path = PREPARED, latency: Path = LATENCY,
+                 latency_model: Path = LATENCY_MODEL, params: Path = PARAMS) -> None:
+    """Generate at the K trained budgets and the interpolated midpoints; write JSON, CSV and plots."""
     from nag.pipeline import run_generate
 
     ev = evaluator or Path(f"models/evaluator/{platform}.pt")
     gen = generator or Path(f"models/generator/{platform}.pt")
-    _stage(params, platform, out, run_generate, ev, gen, dataset, plots)
+    _stage(params, platform, out, run_generate, ev, gen, dataset, plots,
+           files=dict(prepared=prepared, latency=latency, model=latency_model))
 
 
 @app.command()
@@ -140,13 +167,14 @@ def generate(
     zero_query: bool = typer.Option(False, "--zero-query", help="rank by prediction only, query nothing"),
     evaluator: Path = typer.Option(None, help="default models/evaluator/<platform>.pt"),
     generator: Path = typer.Option(None, help="default models/generator/<platform>.pt"),
+    prepared: Path = PREPARED, latency: Path = LATENCY, latency_model: Path = LATENCY_MODEL,
     params: Path = PARAMS,
 ) -> None:
     """The most accurate architecture within each budget (ms) on a platform."""
     from nag.pipeline import Generated
 
     try:
-        cfg, plat = _platform(params, platform)
+        cfg, plat = _platform(params, platform, prepared, latency, latency_model)
         g = Generated(cfg, plat, evaluator or Path(f"models/evaluator/{platform}.pt"),
                       generator or Path(f"models/generator/{platform}.pt"))
         choices, queries = g.choose(budget, zero_query=zero_query)
@@ -157,7 +185,8 @@ def generate(
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        acc = f"{r['accuracy']:.2f} % (queried)" if r["accuracy"] is not None else f"score {r['score']:.3f}"
+        acc = f"{r['accuracy']:.2f} % (queried)" if r["accuracy"] is not None else \
+            (f"predicted {r['score']:.2f} %" if r["rank_by"] == "predictor" else f"score {r['score']:.3f}")
         typer.echo(f"budget {r['budget_ms']:g} ms -> {json.dumps(r['arch'])}  latency {r['latency_ms']:.4g} ms, {acc}")
     typer.echo(f"new accuracy queries: {queries}")
 

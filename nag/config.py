@@ -6,6 +6,7 @@ Library code receives these objects and never opens params.yaml itself.
 from __future__ import annotations
 
 import dataclasses
+import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,17 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class RegistryConfig:
+    """``registry:`` — the promotion gate of the model registry (flows/registry.py)."""
+
+    grid_points: int = 12  # the fixed evaluation grid: budgets evenly spaced over ...
+    grid_lo_pct: float = 5.0  # ... these percentiles of the platform's latency (frozen at the first version)
+    grid_hi_pct: float = 95.0
+    tolerance_pp: float = 0.1  # mean accuracy may be this much lower than the champion's and still promote
+    lock_timeout_s: float = 30.0  # wait this long for another writer of the registry before giving up
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """One entry of ``platforms:`` (a mapping name → settings in params.yaml).
 
@@ -147,15 +159,15 @@ class Params:
     archs: ArchsConfig = field(default_factory=ArchsConfig)
     accuracy: AccuracyConfig = field(default_factory=AccuracyConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
     platforms: tuple[PlatformConfig, ...] = ()
-    benchmarks: tuple[PlatformConfig, ...] = ()  # NB201 tables: the NAG core on measured data
 
     def platform(self, name: str) -> PlatformConfig:
-        """The platform (or benchmark) called ``name``; an unknown name is an error listing the known ones."""
-        for p in self.platforms + self.benchmarks:
+        """The platform called ``name``; an unknown name is an error listing the known ones."""
+        for p in self.platforms:
             if p.name == name:
                 return p
-        known = ", ".join(p.name for p in self.platforms + self.benchmarks) or "none"
+        known = ", ".join(p.name for p in self.platforms) or "none"
         raise ConfigError(f"unknown platform {name!r}; params.yaml declares: {known}")
 
 
@@ -201,6 +213,16 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     return value
 
 
+def params_to_dict(params: Params) -> dict:
+    """``params`` as plain JSON-able data (platforms as a list of mappings with their name)."""
+    return json.loads(json.dumps(dataclasses.asdict(params)))
+
+
+def params_from_dict(raw: dict, where: str = "params") -> Params:
+    """The inverse of :func:`params_to_dict` (a model bundle's snapshot of params.yaml)."""
+    return _build(Params, raw, where)
+
+
 def load_params(path: str | Path = "params.yaml") -> Params:
     """Parse params.yaml into :class:`Params` (missing sections take their defaults)."""
     path = Path(path)
@@ -212,16 +234,19 @@ def load_params(path: str | Path = "params.yaml") -> Params:
         raise ConfigError(f"cannot parse {path}: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
-    for section in ("platforms", "benchmarks"):
-        plats = raw.get(section) or {}
+    if "benchmarks" in raw:
+        raise ConfigError(f"{path.name}: the benchmarks: section is now part of platforms: (kind: benchmark); "
+                          f"move its entries there")
+    if "platforms" in raw:
+        plats = raw["platforms"]
+        if not plats:
+            raise ConfigError(f"{path.name}: platforms: is empty; declare at least one platform "
+                              f"(kind local, imported or benchmark; see README)")
         if not isinstance(plats, dict):
-            raise ConfigError(f"{path.name}: {section} must be a mapping of name -> settings")
-        raw = {**raw, section: [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
+            raise ConfigError(f"{path.name}: platforms must be a mapping of name -> settings")
+        raw = {**raw, "platforms": [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
     params = _build(Params, raw, path.name)
-    names = [p.name for p in params.platforms + params.benchmarks]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{path.name}: platform names must be unique across platforms and benchmarks, got {names}")
-    for p in params.platforms + params.benchmarks:
+    for p in params.platforms:
         check_platform(p, path.name)
     return params
 

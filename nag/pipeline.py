@@ -10,24 +10,28 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from nag.acc_predictor import fit_accuracy_predictor
 from nag.archdata import ArchDataset, QueryCounter
+from nag.atomic import write_with
 from nag.budget import make_budgets
 from nag.checkpoint import load_evaluator, load_generator, save_evaluator, save_generator
 from nag.config import Params
 from nag.evaluator import train_evaluator
 from nag.generator import train_generator
 from nag.infer import Choice, generate_many, make_score
-from nag.platforms import Platform
+from nag.platforms import Platform, check_validated
 
 
 def run_arch_dataset(params: Params, platform: Platform, out: str | Path) -> dict:
-    """Sample the architecture dataset of a table-backed platform and write it as parquet."""
+    """Write the platform's architecture dataset as parquet (refused when its latency failed validation)."""
+    if platform.files is not None:
+        check_validated(platform.name, platform.files.validation)
     data, _ = platform.make_dataset(params.dataset)
     data.save(out)
-    return {"n_archs": len(data), "accuracy_mean": float(data.acc.mean()), "accuracy_max": float(data.acc.max()),
+    return {"platform": platform.name, "kind": platform.config.kind, "n_archs": len(data), "accuracy_mean": float(data.acc.mean()), "accuracy_max": float(data.acc.max()),
             "latency_min_ms": float(data.lat.min()), "latency_max_ms": float(data.lat.max())}
 
 
@@ -87,11 +91,16 @@ class Generated:
                                 known_margin=self.margin)
         return choices, (counter.queries - counter.initial) if counter else 0
 
+    def predicted_accuracy(self, archs) -> np.ndarray:
+        """The bundled accuracy predictor's estimate (%) for ``archs``."""
+        return np.asarray(self.predictor.predict(self.platform.space.features_batch(archs)), dtype=np.float64)
+
     def describe(self, c: Choice) -> dict:
         space = self.platform.space
         return {"budget_ms": c.budget, "arch_id": c.arch.arch_id, "tokens": list(c.arch.tokens),
                 "arch": space.describe(c.arch), "latency_ms": c.latency,
-                "accuracy": c.accuracy, "score": c.score, "rank_by": self.params.infer.rank_by,
+                "accuracy": c.accuracy, "predicted_accuracy": float(self.predicted_accuracy([c.arch])[0]),
+                "score": c.score, "rank_by": self.params.infer.rank_by,
                 "n_feasible_candidates": c.n_feasible, "n_queried": c.n_queried}
 
 
@@ -120,6 +129,12 @@ def run_generate(params: Params, platform: Platform, evaluator_path: str | Path,
             lat = platform.latency(archs)
             samples[float(b)] = lat[np.isfinite(lat)]
     plot_latency_histograms(Path(plot_dir) / "latency_hist.png", data.lat, samples, platform.name)
+    table = pd.DataFrame([{k: r[k] for k in ("budget_ms", "latency_ms", "accuracy", "predicted_accuracy",
+                                            "interpolated", "arch_id")} for r in rows])
+    write_with(Path(plot_dir) / "frontier.csv", lambda tmp: table.to_csv(tmp, index=False))
     sat = float(np.mean([r["latency_ms"] <= r["budget_ms"] for r in rows]))
+    queried = [r["accuracy"] for r in rows if r["accuracy"] is not None]
     return {"platform": platform.name, "frontier": rows, "satisfaction_rate": sat, "new_queries": queries,
+            "mean_predicted_accuracy": float(np.mean([r["predicted_accuracy"] for r in rows])),
+            "mean_queried_accuracy": float(np.mean(queried)) if queried else None,
             "ms_per_budget": 1000 * seconds / len(grid), "infer": asdict(params.infer)}

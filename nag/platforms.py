@@ -1,8 +1,12 @@
 """Platforms: where latency comes from and who answers accuracy queries, per ``platforms:`` entry.
 
-``benchmark`` platforms are tables of real measurements (NB201 schema): the latency column of the
-device is the latency model and the accuracy column answers (counted) queries. A table may cover
-only part of the space; cells it lacks are never returned (their latency is unknown).
+* ``benchmark`` platforms are tables of real measurements (NB201 schema): the latency column of the
+  device is the latency model and the accuracy column answers (counted) queries. A table may cover
+  only part of the space; cells it lacks are never returned (their latency is unknown).
+* ``local`` and ``imported`` platforms run on the mbv3 space: latency is the platform's latency
+  table (``data/latency/<p>.parquet``, the M sampled architectures) and, for any other architecture
+  the generator proposes, its latency model (``models/latency/<p>.pkl``). Accuracy is not a cheap
+  query there (it takes a supernet evaluation), so inference ranks by prediction (zero-query).
 
 Example::
 
@@ -13,16 +17,37 @@ Example::
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from nag.archdata import ArchDataset, Lookup
-from nag.config import ConfigError, DatasetConfig, PlatformConfig
+from nag.archdata import ArchDataset, DataError, Lookup
+from nag.config import ConfigError, DatasetConfig, PlatformConfig, SupernetConfig
 from nag.data.benchmarks import BenchmarkTable, load_nb201
 from nag.spaces.base import SearchSpace
+from nag.spaces.mbv3 import MBV3Space
 from nag.spaces.nb201 import NB201Space
+
+
+@dataclass(frozen=True)
+class PlatformFiles:
+    """The artifacts an mbv3 platform is built from (defaults: the paths dvc.yaml writes)."""
+
+    prepared: Path
+    latency: Path
+    model: Path
+    archs: Path = Path("data/archs.parquet")
+    accuracy: Path = Path("data/accuracy.parquet")
+    validation: Path | None = None
+
+    @classmethod
+    def default(cls, name: str) -> PlatformFiles:
+        return cls(Path("data/prepared"), Path(f"data/latency/{name}.parquet"), Path(f"models/latency/{name}.pkl"),
+                   validation=Path(f"reports/validation/{name}.json"))
 
 
 @dataclass
@@ -34,6 +59,8 @@ class Platform:
     latency: Lookup
     accuracy: Lookup | None
     table: BenchmarkTable | None = None
+    files: PlatformFiles | None = None
+    cheapest_ms: float | None = None
 
     @property
     def name(self) -> str:
@@ -41,10 +68,13 @@ class Platform:
 
     @property
     def cheapest(self) -> float:
-        return self.latency.min
+        return self.latency.min if self.cheapest_ms is None else self.cheapest_ms
 
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
-        """A seeded sample of ``cfg.train_size`` architectures with accuracy and latency."""
+        """The architecture dataset: a seeded sample of ``cfg.train_size`` cells of a table, or (mbv3)
+        all M sampled architectures with their supernet accuracy and this platform's latency."""
+        if self.table is None and self.files is not None:
+            return _mbv3_dataset(self), np.arange(len(self.latency.values))
         if self.table is None or self.accuracy is None:
             raise ConfigError(f"platform {self.name!r} has no table to sample a dataset from")
         n = len(self.table.archs)
@@ -60,8 +90,63 @@ def _table(path: str) -> BenchmarkTable:
     return load_nb201(path)
 
 
-def resolve(cfg: PlatformConfig) -> Platform:
-    """Build the :class:`Platform` for one ``platforms:`` entry."""
+def check_validated(name: str, report: Path | None) -> None:
+    """Refuse to use a platform's latency unless its Great Expectations report says it passed."""
+    if report is None:
+        return
+    if not report.is_file():
+        raise DataError(f"platform {name!r}: no validation report {report}; validate its latency first "
+                        f"(dvc repro validate@{name})")
+    try:
+        ok = json.loads(report.read_text()).get("success")
+    except (OSError, ValueError, AttributeError) as exc:
+        raise DataError(f"platform {name!r}: unreadable validation report {report} ({exc}); rerun validate@{name}")
+    if ok is not True:
+        raise DataError(f"platform {name!r}: its latency failed validation ({report}); nothing trains on it "
+                        f"until the measurements are fixed and validate@{name} passes")
+
+
+def read_latency_table(path: Path, name: str) -> pd.DataFrame:
+    """``arch_id, latency_ms`` of a platform (the latency stage's output), checked."""
+    if not path.is_file():
+        raise DataError(f"missing latency table {path}: run latency@{name} first (dvc repro latency@{name})")
+    df = pd.read_parquet(path)
+    if {"arch_id", "latency_ms"} - set(df.columns):
+        raise DataError(f"{path} lacks arch_id/latency_ms; rerun latency@{name}")
+    lat = df["latency_ms"].to_numpy(dtype=np.float64)
+    if not np.isfinite(lat).all() or (lat <= 0).any():
+        raise DataError(f"{path}: non-finite or non-positive latency; rerun latency@{name} and validate@{name}")
+    return df
+
+
+def table_platform(cfg: PlatformConfig, space: SearchSpace, latency_table: pd.DataFrame, model,
+                   files: PlatformFiles | None = None) -> Platform:
+    """A platform from its latency table (``arch_id, latency_ms``) and latency model (``LatencyModel``:
+    the latency of architectures outside the table; infinite for a benchmark table). No accuracy oracle."""
+    lookup = Lookup(latency_table["arch_id"].tolist(), latency_table["latency_ms"].to_numpy(),
+                    f"latency on {cfg.name}", fallback=lambda archs: model.predict(space, archs))
+    cheapest = lookup.min
+    if isinstance(space, MBV3Space):  # the smallest network may lie outside the M sampled
+        m = space.macro
+        smallest = space.from_ofa([3] * 4 * m.num_stages, [3] * 4 * m.num_stages, [2] * m.num_stages)
+        cheapest = min(cheapest, float(lookup([smallest])[0]))
+    return Platform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest)
+
+
+def resolve(cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None) -> Platform:
+    """Build the :class:`Platform` for one ``platforms:`` entry (mbv3 ones need ``supernet``; their
+    artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
+    the validation report its dataset must pass."""
+    if cfg.kind in ("local", "imported"):
+        from nag.latency.model import LatencyModel
+        from nag.supernet.data import make_space
+
+        if supernet is None:
+            raise ConfigError(f"platform {cfg.name!r} is an mbv3 platform: resolving it needs the supernet settings")
+        files = files or PlatformFiles.default(cfg.name)
+        space = make_space(supernet, files.prepared)
+        return table_platform(cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model),
+                             files)
     if cfg.kind != "benchmark":
         raise ConfigError(f"platform {cfg.name!r}: kind {cfg.kind!r} is not supported")
     table = _table(cfg.file)
@@ -72,4 +157,24 @@ def resolve(cfg: PlatformConfig) -> Platform:
         raise ConfigError(f"platform {cfg.name!r}: {exc.args[0]}") from None
     # a cell missing from a partial table has no measured latency: it is never feasible
     return Platform(cfg, NB201Space(), Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
-                    Lookup(table.archs, acc, cfg.metric), table)
+                    Lookup(table.archs, acc, cfg.metric), table, files=files)
+
+
+def _mbv3_dataset(p: Platform) -> ArchDataset:
+    """All M sampled architectures with supernet accuracy (measured or predicted) and this platform's
+    latency; refuses latency that has not passed validation."""
+    from nag.supernet.archs import load_archs
+
+    f = p.files
+    df, archs = load_archs(f.archs, p.space)
+    if not f.accuracy.is_file():
+        raise DataError(f"missing {f.accuracy}: run the accuracy stage first (dvc repro accuracy)")
+    acc = pd.read_parquet(f.accuracy).set_index("arch_id")["accuracy"]
+    ids = df["arch_id"]
+    lat = pd.Series(p.latency.values, index=p.latency.ids)
+    for what, table, path in (("accuracy", acc, f.accuracy), ("latency", lat, f.latency)):
+        missing = ~ids.isin(table.index)
+        if missing.any():
+            raise DataError(f"{path} has no {what} for {int(missing.sum())} of the {len(ids)} architectures of "
+                            f"{f.archs} (e.g. {ids[missing].iloc[0]}); it was made for other archs: rerun it")
+    return ArchDataset(p.space, archs, acc.loc[ids].to_numpy(), lat.loc[ids].to_numpy())

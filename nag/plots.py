@@ -30,8 +30,9 @@ def plot_frontier(path: str | Path, data: ArchDataset, rows: list[dict], platfor
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.scatter(data.lat, data.acc, s=4, c="0.75", label="architecture dataset")
     lat = [r["latency_ms"] for r in rows]
-    acc = [r["accuracy"] if r["accuracy"] is not None else np.nan for r in rows]
-    ax.plot(lat, acc, "o-", c="C3", label="NAG (one per budget)")
+    acc = [r["accuracy"] if r["accuracy"] is not None else r.get("predicted_accuracy", np.nan) for r in rows]
+    queried = any(r["accuracy"] is not None for r in rows)
+    ax.plot(lat, acc, "o-", c="C3", label="NAG (one per budget" + ("" if queried else ", predicted accuracy") + ")")
     for r in rows:
         ax.axvline(r["budget_ms"], c="C0", lw=0.5, ls="--", alpha=0.4)
     ax.set_xlabel("latency (ms)")

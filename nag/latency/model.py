@@ -1,7 +1,7 @@
 """A platform's latency model: the latency of *any* architecture of the space, not only the M sampled.
 
 Local platforms: the block LUT plus its linear correction; imported devices: the fitted predictor at
-the platform's resolution. Saved (pickled, atomically) by the latency stage as
+the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Saved (pickled, atomically) by the latency stage as
 ``models/latency/<platform>.pkl``; the generator's candidates are timed with it.
 
 Example::
@@ -34,7 +34,7 @@ class LatencyModelError(ValueError):
 @dataclass
 class LatencyModel:
     platform: str
-    kind: str  # local | imported
+    kind: str  # local | imported | benchmark (a table: what it lacks was never measured, never feasible)
     lut: dict | None = None
     correction: Any = None  # nag.latency.lut.LutCorrection
     predictor: Any = None  # sklearn regressor of log latency
@@ -45,6 +45,8 @@ class LatencyModel:
         """Latency (ms) of each architecture."""
         if not archs:
             return np.zeros(0)
+        if self.kind == "benchmark":
+            return np.full(len(archs), np.inf)
         if self.kind == "local":
             from nag.latency.lut import lut_sums
 

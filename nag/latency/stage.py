@@ -124,6 +124,7 @@ def run_latency(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space | Non
     model = None
     if plat.kind == "benchmark":
         df, metrics = _benchmark(plat)
+        model = LatencyModel(plat.name, "benchmark")
     elif plat.kind == "local":
         df, metrics, model = _local(plat, cfg, space, archs_path)
     else:

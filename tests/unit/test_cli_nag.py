@@ -9,6 +9,9 @@ import pytest
 from conftest import BENCH
 from typer.testing import CliRunner
 
+import typer
+
+from flows.validate import main as validate_main
 from nag.checkpoint import CheckpointError, load_evaluator, load_generator
 from nag.cli import app
 from nag.spaces import MBV3Space, NB201Space
@@ -30,8 +33,18 @@ def workdir(tmp_path_factory):
     (d / "params.yaml").write_text(TINY.replace("TABLE", str(BENCH / "nb201.csv")))
     runner = CliRunner()
     p = ["--params", str(d / "params.yaml")]
+    lat = ["--out", str(d / "lat.parquet"), "--model", str(d / "lat.pkl")]
+    res = runner.invoke(app, ["latency", "-p", "tiny-pixel3", *lat, "--metrics", str(d / "lat.json"),
+                              "--plot", str(d / "lat.png")] + p)
+    assert res.exit_code == 0, res.output
+    validate = typer.Typer()
+    validate.command()(validate_main)  # the Great Expectations check every platform passes before training
+    res = runner.invoke(validate, ["-p", "tiny-pixel3", "--latency", str(d / "lat.parquet"), "--metrics",
+                                   str(d / "lat.json"), "--out", str(d / "valid.json")] + p)
+    assert res.exit_code == 0, res.output
     steps = [
-        ["arch-dataset", "-p", "tiny-pixel3", "--out", str(d / "ds.parquet"), "--metrics", str(d / "m0.json")],
+        ["arch-dataset", "-p", "tiny-pixel3", "--out", str(d / "ds.parquet"), "--metrics", str(d / "m0.json"),
+         "--validation", str(d / "valid.json")],
         ["train-evaluator", "-p", "tiny-pixel3", "--dataset", str(d / "ds.parquet"), "--out", str(d / "ev.pt"),
          "--metrics", str(d / "m1.json")],
         ["train-generator", "-p", "tiny-pixel3", "--evaluator", str(d / "ev.pt"), "--out", str(d / "gen.pt"),
@@ -101,7 +114,7 @@ def test_dataset_bad_input(workdir, tmp_path):
     params.write_text((workdir / "params.yaml").read_text().replace("train_size: 200", "train_size: 50000"))
     out = tmp_path / "ds.parquet"
     res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
-                                   str(tmp_path / "m.json"), "--params", str(params)])
+                                   str(tmp_path / "m.json"), "--params", str(params), "--validation", str(workdir / "valid.json")])
     assert res.exit_code == 2 and "train_size=50000" in res.output and not out.exists()
     bad = tmp_path / "nan.csv"
     df = pd.read_csv(BENCH / "nb201.csv").head(300)
@@ -109,5 +122,17 @@ def test_dataset_bad_input(workdir, tmp_path):
     df.to_csv(bad, index=False)
     params.write_text((workdir / "params.yaml").read_text().replace(str(BENCH / "nb201.csv"), str(bad)))
     res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
-                                   str(tmp_path / "m.json"), "--params", str(params)])
+                                   str(tmp_path / "m.json"), "--params", str(params), "--validation", str(workdir / "valid.json")])
     assert res.exit_code == 2 and "lat_pixel3" in res.output and not out.exists()
+
+
+def test_dataset_refused_without_passed_validation(workdir, tmp_path):
+    out = tmp_path / "ds.parquet"
+    failed = tmp_path / "valid.json"
+    report = json.loads((workdir / "valid.json").read_text())
+    failed.write_text(json.dumps({**report, "success": False}))
+    for report_path, msg in ((failed, "failed validation"), (tmp_path / "none.json", "no validation report")):
+        res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
+                                       str(tmp_path / "m.json"), "--params", str(workdir / "params.yaml"),
+                                       "--validation", str(report_path)])
+        assert res.exit_code == 2 and msg in res.output and not out.exists()

@@ -50,10 +50,10 @@ def test_platform_params(tmp_path):
     p = tmp_path / "params.yaml"
     p.write_text("platforms:\n  a: {device: pixel3, file: t.csv}\n  b: {kind: benchmark, device: gold_6240, file: t.csv}\n"
                  "  c: {kind: local, runtime: cpu-onnxruntime, file: m.json, max_spread: 0.5}\n"
-                 "benchmarks:\n  d: {kind: benchmark, file: t.csv, device: pixel3}\n")
+                 "  d: {kind: imported, file: d.csv, resolution: 224}\n")
     params = load_params(p)
-    assert [x.name for x in params.platforms] == ["a", "b", "c"] and params.platform("b").device == "gold_6240"
-    assert params.platform("c").max_spread == 0.5 and params.platform("d").file == "t.csv"
+    assert [x.name for x in params.platforms] == ["a", "b", "c", "d"] and params.platform("b").device == "gold_6240"
+    assert params.platform("c").max_spread == 0.5 and params.platform("d").resolution == 224
     with pytest.raises(ConfigError, match="unknown platform 'e'; params.yaml declares: a, b, c, d"):
         params.platform("e")
     for bad, msg in (("a: {kind: local, runtime: tpu, file: m.json}", "runtime 'tpu'"),
@@ -61,9 +61,13 @@ def test_platform_params(tmp_path):
         p.write_text(f"platforms:\n  {bad}\n")
         with pytest.raises(ConfigError, match=msg):
             load_params(p)
-    p.write_text("platforms:\n  a: {file: x}\nbenchmarks:\n  a: {file: y}\n")
-    with pytest.raises(ConfigError, match="unique across platforms and benchmarks"):
+    p.write_text("platforms:\n  a: {file: x}\nbenchmarks:\n  b: {file: y}\n")
+    with pytest.raises(ConfigError, match="now part of platforms"):
         load_params(p)
+    for empty in ("platforms:\n", "platforms: {}\n"):
+        p.write_text(empty)
+        with pytest.raises(ConfigError, match="platforms: is empty; declare at least one"):
+            load_params(p)
     p.write_text("platforms:\n  a: {device: pixel3, file: t.csv}\n")
     params = load_params(p)
     with pytest.raises(ConfigError, match="unknown platform 'c'; params.yaml declares: a"):

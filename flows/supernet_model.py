@@ -1,0 +1,54 @@
+"""``nag-supernet`` as an MLflow pyfunc: the checkpoint plus what fixes its space.
+
+``predict`` takes architectures in the OFA notation (columns ``ks``, ``e``, ``d``: space-separated
+lists, as in imported measurement files) and returns each extracted subnet's arch_id, MAdds and
+parameter count; ``model.unwrap_python_model().supernet`` is the loaded :class:`Supernet` whose
+``extract(arch)`` gives the static subnet (what finetuning starts from).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+
+from flows.models import write_bundle_config
+
+
+class SupernetModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        import json
+
+        from nag.config import params_from_dict
+        from nag.spaces import MBV3Space
+        from nag.supernet.checkpoint import load_supernet
+        from nag.supernet.data import make_macro
+
+        cfg = json.loads(Path(context.artifacts["bundle"]).read_text())
+        params = params_from_dict(cfg["params"], "bundled params")
+        self.space = MBV3Space(make_macro(params.supernet, cfg["meta"]))
+        self.supernet, self.norm = load_supernet(context.artifacts["supernet"], self.space)
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        from nag.supernet.static import arch_madds, arch_params
+
+        archs = [self.space.from_ofa(*(list(map(int, str(r[c]).split())) for c in ("ks", "e", "d")))
+                 for _, r in model_input.iterrows()]
+        return pd.DataFrame({"arch_id": [a.arch_id for a in archs],
+                             "madds": [arch_madds(self.space, a) for a in archs],
+                             "params": [arch_params(self.space, a) for a in archs]})
+
+
+def log_supernet(root: Path, params, run_id: str, requirements: list[str]):
+    """Log ``models/supernet.pt`` as a pyfunc model in run ``run_id``; returns the ModelInfo."""
+    import json
+
+    meta = json.loads((root / "data/prepared/meta.json").read_text())
+    with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
+        write_bundle_config(Path(tmp) / "bundle.json", params, "", meta)
+        return mlflow.pyfunc.log_model(
+            name="supernet", python_model=SupernetModel(),
+            artifacts={"supernet": str(root / "models/supernet.pt"), "bundle": str(Path(tmp) / "bundle.json")},
+            pip_requirements=requirements)

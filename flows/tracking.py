@@ -1,0 +1,167 @@
+"""MLflow tracking of a pipeline run: one run per ``dvc.lock`` state, a nested run per platform.
+
+The parent run holds every params section, the shared stages' metrics (prepare, supernet, archs,
+accuracy) and their JSON as artifacts; each platform's nested run holds its platform settings, the
+metrics of latency@, validate@, arch_dataset@, evaluator@, generator@ and generate@, their JSON, the
+plots and the Great Expectations report. Tags: git commit (and whether the tree was dirty) and the
+md5 of ``dvc.lock``. Logging the same ``dvc.lock`` state twice reuses the first run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+EXPERIMENT = "nag-pipeline"
+SHARED_METRICS = ("prepare", "supernet", "sample_archs", "accuracy")
+
+
+class MissingArtifactError(FileNotFoundError):
+    """A stage output the tracking or registry step needs does not exist."""
+
+
+def configure(root: Path) -> MlflowClient:
+    """Point MLflow at ``<root>/mlruns/mlflow.db`` (SQLite), artifacts under ``<root>/mlruns/artifacts``."""
+    store = root / "mlruns"
+    store.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{(store / 'mlflow.db').resolve()}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(uri, uri)
+    if client.get_experiment_by_name(EXPERIMENT) is None:
+        client.create_experiment(EXPERIMENT, artifact_location=(store / "artifacts").resolve().as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return client
+
+
+def platform_files(root: Path, p: str) -> dict[str, Path]:
+    """What one platform's stages wrote (the dvc.yaml paths)."""
+    return {
+        "latency": root / f"data/latency/{p}.parquet", "latency_model": root / f"models/latency/{p}.pkl",
+        "dataset": root / f"data/archdata/{p}.parquet", "evaluator": root / f"models/evaluator/{p}.pt",
+        "generator": root / f"models/generator/{p}.pt", "frontier": root / f"reports/frontier/{p}.json",
+        "validation": root / f"reports/validation/{p}.json",
+        "m_latency": root / f"reports/metrics/latency/{p}.json",
+        "m_arch_dataset": root / f"reports/metrics/arch_dataset/{p}.json",
+        "m_evaluator": root / f"reports/metrics/evaluator/{p}.json",
+        "m_generator": root / f"reports/metrics/generator/{p}.json",
+    }
+
+
+def check_inputs(root: Path, params) -> None:
+    """Refuse to start when any stage output is missing (nothing logged, nothing registered)."""
+    need = [root / "dvc.lock"]
+    if any(p.kind in ("local", "imported") for p in params.platforms):  # the mbv3 chain ran
+        need += [root / f"reports/metrics/{m}.json" for m in SHARED_METRICS]
+    for p in params.platforms:
+        need += list(platform_files(root, p.name).values())
+    missing = [str(f.relative_to(root)) for f in need if not f.is_file()]
+    if missing:
+        raise MissingArtifactError(f"missing pipeline output(s): {', '.join(missing[:6])}"
+                                   f"{' …' if len(missing) > 6 else ''}; run `dvc repro` first")
+
+
+def flatten(obj, prefix: str = "") -> dict[str, float]:
+    """Numeric leaves of a metrics JSON as ``a.b.c`` → value (lists and strings are skipped)."""
+    out: dict[str, float] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{re.sub(r'[^A-Za-z0-9_./ -]', '_', str(k))}."))
+    elif isinstance(obj, bool):
+        out[prefix[:-1]] = float(obj)
+    elif isinstance(obj, (int, float)) and obj == obj:  # NaN is not a metric
+        out[prefix[:-1]] = float(obj)
+    return out
+
+
+def flat_params(obj, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flat_params(v, f"{prefix}{k}."))
+    else:
+        out[prefix[:-1]] = json.dumps(obj) if isinstance(obj, (list, tuple)) else str(obj)
+    return out
+
+
+def _log(metrics: dict[str, float] | None = None, params: dict[str, str] | None = None) -> None:
+    items = sorted((metrics or {}).items())
+    for i in range(0, len(items), 500):
+        mlflow.log_metrics(dict(items[i:i + 500]))
+    items = sorted((params or {}).items())
+    for i in range(0, len(items), 90):
+        mlflow.log_params(dict(items[i:i + 90]))
+
+
+def provenance(root: Path) -> dict[str, str]:
+    """git commit, dirty flag and the md5 of dvc.lock: what reproduces this run."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    lock = hashlib.md5((root / "dvc.lock").read_bytes()).hexdigest()
+    return {"git_commit": git("rev-parse", "HEAD") or "unknown",
+            "git_dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))).lower(),
+            "dvc_lock_md5": lock}
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def log_pipeline(root: Path, params, client: MlflowClient) -> tuple[str, dict[str, str], bool]:
+    """(parent run id, {platform: nested run id}, reused?) for the current pipeline state."""
+    from nag.config import params_to_dict
+
+    tags = provenance(root)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    found = client.search_runs([exp.experiment_id], f"tags.dvc_lock_md5 = '{tags['dvc_lock_md5']}' and "
+                                                    f"tags.git_commit = '{tags['git_commit']}' and tags.role = 'pipeline'")
+    children: dict[str, str] = {}
+    if found:
+        parent = found[0].info.run_id
+        for r in client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{parent}'"):
+            children[r.data.tags.get("platform", "")] = r.info.run_id
+        if all(p.name in children for p in params.platforms):
+            return parent, children, True
+    raw = params_to_dict(params)
+    plats = raw.pop("platforms")
+    with mlflow.start_run(run_name=f"pipeline {tags['git_commit'][:8]}", tags={**tags, "role": "pipeline"}) as run:
+        _log(params=flat_params(raw))
+        for m in SHARED_METRICS:
+            path = root / f"reports/metrics/{m}.json"
+            if not path.is_file():  # a benchmark-only pipeline has no supernet chain
+                continue
+            _log(metrics={f"{m}.{k}": v for k, v in flatten(_read(path)).items()})
+            mlflow.log_artifact(str(path), "metrics")
+        for plat in plats:
+            name = plat["name"]
+            files = platform_files(root, name)
+            with mlflow.start_run(run_name=name, nested=True, tags={**tags, "role": "platform", "platform": name,
+                                                                      "kind": plat["kind"]}) as child:
+                _log(params=flat_params(plat, "platform."))
+                for key, stage in (("m_latency", "latency"), ("m_arch_dataset", "arch_dataset"),
+                                   ("m_evaluator", "evaluator"), ("m_generator", "generator"), ("frontier", "generate")):
+                    data = _read(files[key])
+                    if key == "frontier":
+                        data = {k: v for k, v in data.items() if k != "frontier"}
+                    _log(metrics={f"{stage}.{k}": v for k, v in flatten(data).items()})
+                    mlflow.log_artifact(str(files[key]), "metrics")
+                report = _read(files["validation"])
+                _log(metrics={"validation.success": float(report["success"]),
+                              "validation.n_failed": float(report["n_failed"])})
+                mlflow.log_artifact(str(files["validation"]), "validation")
+                for png in [root / f"reports/plots/latency/{name}.png", *sorted((root / f"reports/plots/{name}").glob("*"))]:
+                    if png.is_file():
+                        mlflow.log_artifact(str(png), "plots")
+                children[name] = child.info.run_id
+        parent = run.info.run_id
+    return parent, children, False
