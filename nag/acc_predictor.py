@@ -44,11 +44,11 @@ def make_regressor(kind: str, seed: int) -> RegressorMixin:
 
 def rank_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict:
     """Kendall τ, Spearman ρ and RMSE of a prediction."""
-    return {
-        "kendall_tau": float(kendalltau(y_true, y_pred).statistic),
-        "spearman": float(spearmanr(y_true, y_pred).statistic),
-        "rmse": float(root_mean_squared_error(y_true, y_pred)),
-    }
+    def corr(fn) -> float | None:  # undefined (None) when either side is constant
+        return None if np.ptp(y_true) == 0 or np.ptp(y_pred) == 0 else float(fn(y_true, y_pred).statistic)
+
+    return {"kendall_tau": corr(kendalltau), "spearman": corr(spearmanr),
+            "rmse": float(root_mean_squared_error(y_true, y_pred))}
 
 
 def fit_accuracy_predictor(X: np.ndarray, y: np.ndarray, kinds=("rf", "gbr", "mlp"), seed: int = 0,
@@ -62,7 +62,8 @@ def fit_accuracy_predictor(X: np.ndarray, y: np.ndarray, kinds=("rf", "gbr", "ml
     for kind in kinds:
         model = make_regressor(kind, seed).fit(Xtr, ytr)
         candidates[kind] = rank_report(yte, model.predict(Xte))
-    chosen = max(candidates, key=lambda k: candidates[k]["kendall_tau"])
+    chosen = max(candidates, key=lambda k: -np.inf if candidates[k]["kendall_tau"] is None
+                 else candidates[k]["kendall_tau"])
     final = clone(make_regressor(chosen, seed)).fit(X, y)
     return final, {"chosen": chosen, "heldout": candidates[chosen], "candidates": candidates,
                    "n_rows": int(len(X)), "holdout": holdout}

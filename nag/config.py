@@ -96,6 +96,7 @@ class InferConfig:
     max_rounds: int = 8
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
     predictor: str = "rf"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
+    predictor_mbv3: str = "gbr"  # the same on mbv3 platforms (16k archs: a forest would weigh 0.5 GB)
     seed: int = 0
 
 

@@ -42,7 +42,8 @@ def run_train_evaluator(params: Params, platform: Platform, dataset: str | Path,
     b = params.budgets
     budgets = make_budgets(data.lat, b.k, b.lo_pct, b.hi_pct)
     model, metrics = train_evaluator(data, budgets, params.evaluator, progress)
-    predictor, pred_report = fit_accuracy_predictor(data.features, data.acc, kinds=(params.infer.predictor,),
+    kind = params.infer.predictor if platform.config.kind == "benchmark" else params.infer.predictor_mbv3
+    predictor, pred_report = fit_accuracy_predictor(data.features, data.acc, kinds=(kind,),
                                                     seed=params.evaluator.seed)
     save_evaluator(out, model, params.evaluator, platform.space, predictor,
                    extra={"platform": platform.name, "known": _known_payload(data),

@@ -29,7 +29,7 @@ from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
 from nag.supernet.checkpoint import load_supernet
 from nag.supernet.data import load_images
-from nag.supernet.evaluate import measure, noise_report
+from nag.supernet.evaluate import measure, noise_report, rank_corr
 
 
 def _file_hash(path: str | Path) -> str:
@@ -105,7 +105,7 @@ def run_accuracy(space: MBV3Space, cfg: AccuracyConfig, archs_path: str | Path, 
         "val_images": len(val),
         "measured_acc": {"mean": float(y.mean()), "std": float(y.std(ddof=1)), "min": float(y.min()),
                          "max": float(y.max())},
-        "spearman_acc_madds": float(spearmanr(y, df["madds"].to_numpy()[:n]).statistic),
+        "spearman_acc_madds": rank_corr(spearmanr, y, df["madds"].to_numpy()[:n]),
         "noise": {**noise, "per_measurement_std": noise["std_diff"] / np.sqrt(2)},
         "predictor": {"chosen": report["chosen"], **report["heldout"], "candidates": report["candidates"],
                       "noise_ceiling_kendall_tau": noise["kendall_tau"]},

@@ -59,6 +59,14 @@ def measure(net: Supernet, arch: Arch, calib: Images, data: Images, batch_size: 
     return accuracy(static, data, batch_size)
 
 
+def rank_corr(fn, a, b) -> float | None:
+    """``fn`` (kendalltau/spearmanr) of a and b; None where undefined (under 3 points, a constant side)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return None
+    return float(fn(a, b).statistic)
+
+
 def noise_report(first: np.ndarray, second: np.ndarray) -> dict:
     """How far two measurements of the same subnets agree (the ceiling any predictor can reach)."""
     diff = np.asarray(first) - np.asarray(second)
@@ -66,6 +74,6 @@ def noise_report(first: np.ndarray, second: np.ndarray) -> dict:
         "n": int(len(diff)),
         "mean_abs_diff": float(np.abs(diff).mean()),
         "std_diff": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
-        "kendall_tau": float(kendalltau(first, second).statistic) if len(diff) > 2 else float("nan"),
-        "spearman": float(spearmanr(first, second).statistic) if len(diff) > 2 else float("nan"),
+        "kendall_tau": rank_corr(kendalltau, first, second),
+        "spearman": rank_corr(spearmanr, first, second),
     }

@@ -18,7 +18,7 @@ from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs, save_archs
 from nag.supernet.checkpoint import save_supernet
 from nag.supernet.data import load_images, make_space
-from nag.supernet.evaluate import measure, noise_report
+from nag.supernet.evaluate import measure, noise_report, rank_corr
 from nag.supernet.static import arch_madds
 from nag.supernet.train import StepHook, train_supernet
 
@@ -54,7 +54,7 @@ def run_train_supernet(cfg: SupernetConfig, prepared: str | Path, out: str | Pat
             "mean": float(first.mean()), "std": float(first.std(ddof=1)) if len(first) > 1 else 0.0,
             "min": float(first.min()), "max": float(first.max()),
             "madds": madds.tolist(),
-            "spearman_acc_madds": float(spearmanr(first, madds).statistic) if len(first) > 2 else None,
+            "spearman_acc_madds": rank_corr(spearmanr, first, madds),
         },
         "eval_noise": {**noise, "per_measurement_std": noise["std_diff"] / np.sqrt(2),
                        "test_sampling_se": 100 * float(np.sqrt(p * (1 - p) / len(test)))},

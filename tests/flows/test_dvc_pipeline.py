@@ -16,7 +16,7 @@ from conftest import BENCH, ROOT, write_idx
 pytestmark = pytest.mark.slow
 
 TINY = {
-    "data": {"source": "fm", "val_size": 12, "seed": 0},
+    "data": {"source": "fm", "val_size": 100, "seed": 0},
     "dataset": {"train_size": 150, "seed": 0},
     "budgets": {"k": 4, "lo_pct": 5, "hi_pct": 95},
     "evaluator": {"hidden": 32, "steps": 40, "pairs_per_step": 128},
@@ -28,7 +28,7 @@ TINY = {
                             {"name": "all", "epochs": 1, "lr": 0.01, "kernels": [3, 5, 7], "depths": [2, 3, 4],
                              "expands": [3, 4, 6]}]},
     "archs": {"count": 30, "seed": 0},
-    "accuracy": {"measured": 6, "repeats": 2, "calib_images": 16, "predictors": ["ridge"], "batch_size": 32,
+    "accuracy": {"measured": 12, "repeats": 3, "calib_images": 16, "predictors": ["ridge"], "batch_size": 32,
                  "checkpoint_every": 3},
     "platforms": {"tiny-pixel3": {"kind": "benchmark", "file": "data/benchmarks/nb201.csv", "device": "pixel3",
                                   "metric": "acc_cifar10"}},
@@ -54,10 +54,17 @@ def project(tmp_path_factory):
     fm = root / "fm"
     fm.mkdir()
     rng = np.random.default_rng(0)
-    for split, n in (("train", 60), ("t10k", 20)):
-        write_idx(fm / f"{split}-images-idx3-ubyte", rng.integers(0, 255, (n, 28, 28)))
-        write_idx(fm / f"{split}-labels-idx1-ubyte", np.arange(n) % 3)
-    (root / "params.yaml").write_text(yaml.safe_dump(TINY))
+    for split, n in (("train", 300), ("t10k", 60)):  # class = the bright quadrant: learnable in a few steps
+        y = np.arange(n) % 3
+        x = rng.integers(0, 60, (n, 28, 28))
+        for i, c in enumerate(y):
+            x[i, (c // 2) * 14:(c // 2 + 1) * 14, (c % 2) * 14:(c % 2 + 1) * 14] += 150
+        write_idx(fm / f"{split}-images-idx3-ubyte", x)
+        write_idx(fm / f"{split}-labels-idx1-ubyte", y)
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())  # DVC wants every tracked key present
+    for section, values in TINY.items():
+        base[section] = values if section == "platforms" else {**base.get(section, {}), **values}
+    (root / "params.yaml").write_text(yaml.safe_dump(base))
     for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "config", "core.autostage", "false"]):
         subprocess.run(cmd, cwd=root, check=True)
     return root
