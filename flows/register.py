@@ -167,6 +167,9 @@ def main(
     root: Path = typer.Option(Path("."), help="project root (dvc.yaml, mlruns/)"),
 ) -> None:
     """Log the current pipeline state to MLflow and register/promote its models."""
+    import os
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.exceptions import MlflowException
 
     from nag.config import ConfigError, load_params

@@ -185,7 +185,8 @@ def generate(
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        acc = f"{r['accuracy']:.2f} % (queried)" if r["accuracy"] is not None else \
+        acc = f"{r['accuracy']:.2f} % ({'queried' if r['n_queried'] else 'known: in the dataset'})" \
+            if r["accuracy"] is not None else \
             (f"predicted {r['score']:.2f} %" if r["rank_by"] == "predictor" else f"score {r['score']:.3f}")
         typer.echo(f"budget {r['budget_ms']:g} ms -> {json.dumps(r['arch'])}  latency {r['latency_ms']:.4g} ms, {acc}")
     typer.echo(f"new accuracy queries: {queries}")
