@@ -49,7 +49,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
     def machine_cmd(out: Path = typer.Option(Path("data/devices/machine.json"))) -> None:
         """Describe this machine (CPU, cores, runtime versions): local platforms' latency depends on it."""
         from nag.atomic import write_json
-        from nag.latency.stage import machine_description
+        from nag.latency.machine import machine_description
 
         desc = machine_description()
         if out.is_file() and json.loads(out.read_text()) == desc:

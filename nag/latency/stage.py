@@ -13,8 +13,6 @@ propagated IQR of the LUT entries for LUT rows, NaN where unknown).
 from __future__ import annotations
 
 import json
-import os
-import platform as pyplatform
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ import pandas as pd
 from nag.atomic import write_with
 from nag.config import ConfigError, LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_nb201
+from nag.latency.machine import machine_description
 from nag.latency.lut import build_lut, check_lut, lut_sums
 from nag.latency.meter import MeterSettings
 from nag.latency.model import LatencyModel
@@ -31,23 +30,6 @@ from nag.latency.predictor import device_features, fit_latency_predictor, predic
     imagenet_space
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
-
-
-def machine_description() -> dict:
-    """What local latency depends on: CPU model, cores and runtime versions."""
-    import onnxruntime
-    import torch
-
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = pyplatform.processor()
-    return {"cpu": cpu, "logical_cores": os.cpu_count(), "machine": pyplatform.machine(),
-            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
 
 
 def _frame(ids, lat, source, spread) -> pd.DataFrame:
