@@ -24,7 +24,12 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
 class DeviceError(ValueError):
-    """The device cannot be added (the message says why and what to do)."""
+    """The device cannot be added (the message says why and what to do; ``report``: the failed
+    validation, when validation is what refused it)."""
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def table_column(path: Path, column: str) -> pd.DataFrame:
@@ -83,7 +88,7 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                   "n_expectations": len(results), "n_failed": sum(not r["success"] for r in results),
                   "failed": [r for r in results if not r["success"]], "results": results}
         if not report["success"]:
-            raise DeviceError(describe_failures(report))
+            raise DeviceError(describe_failures(report), report)
         entry = {"kind": "imported", "file": target.as_posix()}
         if resolution:
             entry["resolution"] = resolution

@@ -136,7 +136,7 @@ def register_supernet(root: Path, params, run_id: str, client: MlflowClient, pro
 def register_all(root: Path, params, only: list[str] | None = None) -> dict:
     """Log the pipeline run and register every (or the ``only``) platform's models, under the lock."""
     root = root.resolve()
-    check_inputs(root, params)
+    check_inputs(root, params, only)
     (root / "mlruns").mkdir(exist_ok=True)
     lock = FileLock(str(root / "mlruns/registry.lock"), timeout=params.registry.lock_timeout_s)
     try:
@@ -148,7 +148,7 @@ def register_all(root: Path, params, only: list[str] | None = None) -> dict:
             f"`python -m flows.register`") from None
     try:
         client = configure(root)
-        parent, children, reused = log_pipeline(root, params, client)
+        parent, children, reused = log_pipeline(root, params, client, only)
         prov = {k: v for k, v in provenance(root).items()}
         summary = {"run_id": parent, "reused_run": reused,
                    "supernet": register_supernet(root, params, parent, client, prov), "platforms": []}

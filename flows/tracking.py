@@ -54,12 +54,17 @@ def platform_files(root: Path, p: str) -> dict[str, Path]:
     }
 
 
-def check_inputs(root: Path, params) -> None:
+def selected(params, only: list[str] | None) -> list:
+    """The platforms to log/register: all, or those named in ``only``."""
+    return [p for p in params.platforms if not only or p.name in only]
+
+
+def check_inputs(root: Path, params, only: list[str] | None = None) -> None:
     """Refuse to start when any stage output is missing (nothing logged, nothing registered)."""
     need = [root / "dvc.lock"]
-    if any(p.kind in ("local", "imported") for p in params.platforms):  # the mbv3 chain ran
+    if any(p.kind in ("local", "imported") for p in selected(params, only)):  # the mbv3 chain ran
         need += [root / f"reports/metrics/{m}.json" for m in SHARED_METRICS]
-    for p in params.platforms:
+    for p in selected(params, only):
         need += list(platform_files(root, p.name).values())
     missing = [str(f.relative_to(root)) for f in need if not f.is_file()]
     if missing:
@@ -117,7 +122,8 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def log_pipeline(root: Path, params, client: MlflowClient) -> tuple[str, dict[str, str], bool]:
+def log_pipeline(root: Path, params, client: MlflowClient, only: list[str] | None = None
+                 ) -> tuple[str, dict[str, str], bool]:
     """(parent run id, {platform: nested run id}, reused?) for the current pipeline state."""
     from nag.config import params_to_dict
 
@@ -130,10 +136,10 @@ def log_pipeline(root: Path, params, client: MlflowClient) -> tuple[str, dict[st
         parent = found[0].info.run_id
         for r in client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{parent}'"):
             children[r.data.tags.get("platform", "")] = r.info.run_id
-        if all(p.name in children for p in params.platforms):
+        if all(p.name in children for p in selected(params, only)):
             return parent, children, True
     raw = params_to_dict(params)
-    plats = raw.pop("platforms")
+    plats = [p for p in raw.pop("platforms") if not only or p["name"] in only]
     with mlflow.start_run(run_name=f"pipeline {tags['git_commit'][:8]}", tags={**tags, "role": "pipeline"}) as run:
         _log(params=flat_params(raw))
         for m in SHARED_METRICS:

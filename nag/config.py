@@ -120,6 +120,22 @@ class RegistryConfig:
 
 
 @dataclass(frozen=True)
+class OrchestrationConfig:
+    """``orchestration:`` — the Prefect flows (flows/pipeline.py, flows/new_device.py, flows/serve.py)."""
+
+    runner: str = "local"  # local (threads) | dask (prefect-dask: a LocalCluster, or scheduler_address)
+    workers: int = 1  # per-platform training tasks at once (local threads or LocalCluster workers)
+    scheduler_address: str = ""  # tcp://host:8786 joins an existing Dask cluster (runner: dask)
+    retries: int = 2  # transient failures (a killed process, a busy lock); failed validation is never retried
+    retry_delay_s: float = 10.0
+    lock_timeout_s: float = 60.0  # a second flow run on this workspace waits this long, then fails clearly
+    inbox: str = "data/devices/incoming"  # new device measurement files (*.csv) land here
+    settle_s: float = 30.0  # a file modified more recently than this is still being written: next scan
+    inbox_cron: str = "0 * * * *"  # hourly inbox scan
+    pipeline_cron: str = "0 2 * * *"  # nightly full pipeline
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """One entry of ``platforms:`` (a mapping name → settings in params.yaml).
 
@@ -161,6 +177,7 @@ class Params:
     accuracy: AccuracyConfig = field(default_factory=AccuracyConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
+    orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
     platforms: tuple[PlatformConfig, ...] = ()
 
     def platform(self, name: str) -> PlatformConfig:
@@ -247,6 +264,8 @@ def load_params(path: str | Path = "params.yaml") -> Params:
             raise ConfigError(f"{path.name}: platforms must be a mapping of name -> settings")
         raw = {**raw, "platforms": [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
     params = _build(Params, raw, path.name)
+    if params.orchestration.runner not in ("local", "dask") or params.orchestration.workers < 1:
+        raise ConfigError(f"{path.name}: orchestration.runner must be local or dask and workers >= 1")
     for p in params.platforms:
         check_platform(p, path.name)
     return params

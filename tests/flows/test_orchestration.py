@@ -1,0 +1,134 @@
+"""Prefect flows on a tiny real project: the pipeline fanned out on a Dask LocalCluster, a device added
+from the inbox end to end, bad files rejected with nothing else changed, two runs at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from mlflow import MlflowClient
+from tiny_project import device_file, make_project
+
+from flows import workspace as ws
+from flows.new_device import new_device
+from flows.pipeline import pipeline, task_runner
+from flows.serve import deployments
+from nag.config import load_params
+
+pytestmark = pytest.mark.slow
+
+PLATFORMS = {
+    "tiny-pixel3": {"kind": "benchmark", "file": "data/benchmarks/nb201.csv", "device": "pixel3",
+                    "metric": "acc_cifar10"},
+    "tiny-gold": {"kind": "benchmark", "file": "data/benchmarks/nb201.csv", "device": "gold_6240",
+                  "metric": "acc_cifar10"},
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
+        yield
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, prefect_harness):
+    root = make_project(tmp_path_factory.mktemp("flows"), PLATFORMS,
+                        orchestration={"runner": "dask", "workers": 2, "retries": 0, "settle_s": 2.0,
+                                       "lock_timeout_s": 1.0})
+    cfg = load_params(root / "params.yaml").orchestration
+    result = pipeline.with_options(task_runner=task_runner(cfg))(str(root))
+    return root, result
+
+
+def client_for(root):
+    uri = f"sqlite:///{root / 'mlruns/mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+def aged(path):
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    return path
+
+
+def dvc_changed(root) -> set[str]:
+    out = subprocess.run(["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True).stdout
+    return set(json.loads(out or "{}")) - {"machine"}
+
+
+def test_pipeline_fans_out_on_dask_and_dvc_records_it(project):
+    root, result = project
+    trained = {t["platform"]: t for t in result["trained"]}
+    assert set(trained) == set(PLATFORMS) and not result["failed"]
+    assert len({t["pid"] for t in trained.values()}) == 2, trained  # two worker processes
+    assert os.getpid() not in {t["pid"] for t in trained.values()}
+    assert dvc_changed(root) == set()  # dvc commit recorded what the workers produced
+    c = client_for(root)
+    for p in PLATFORMS:
+        assert c.get_model_version_by_alias(f"nag-generator-{p}", "champion")
+
+
+def test_new_device_from_inbox_ends_champion(project):
+    root, _ = project
+    inbox = root / "data/devices/incoming"
+    inbox.mkdir(parents=True, exist_ok=True)
+    aged(device_file(inbox / "gpu-tiny.csv"))
+    fresh = device_file(inbox / "gpu-late.csv", rows=150)  # just written: left for the next scan
+    out = {r["file"]: r for r in new_device(str(root))}
+    assert out["gpu-late.csv"]["status"] == "waiting" and fresh.exists()
+    added = out["gpu-tiny.csv"]
+    assert added["status"] == "added" and added["registered"]["promoted"], added
+    assert load_params(root / "params.yaml").platform("gpu-tiny").kind == "imported"
+    assert (root / "data/devices/gpu-tiny.csv").is_file() and not (inbox / "gpu-tiny.csv").exists()
+    assert client_for(root).get_model_version_by_alias("nag-generator-gpu-tiny", "champion")
+    assert dvc_changed(root) == set()
+    fresh.unlink()
+
+
+def test_bad_files_are_rejected_and_nothing_changes(project):
+    root, _ = project
+    inbox = root / "data/devices/incoming"
+    inbox.mkdir(parents=True, exist_ok=True)
+    before = {p: (root / p).read_text() for p in ("params.yaml", "dvc.lock")}
+    bad = device_file(inbox / "gpu-nan.csv")
+    text = bad.read_text().splitlines()
+    text[5] = ",".join(text[5].split(",")[:-1] + ["nan"])
+    bad.write_text("\n".join(text) + "\n")
+    aged(bad)
+    aged(device_file(inbox / "tiny-pixel3.csv"))  # a valid file whose name is taken
+    cut = inbox / "gpu-cut.csv"  # a writer that stopped mid-line long ago
+    cut.write_text("ks,e,d,resolution,latency_ms\n\"[3, 5")
+    aged(cut)
+    out = {r["file"]: r for r in new_device(str(root))}
+    assert {r["status"] for r in out.values()} == {"rejected"}, out
+    assert "already exists" in out["tiny-pixel3.csv"]["reason"]
+    rejected = root / "data/devices/rejected"
+    for name in ("gpu-nan.csv", "tiny-pixel3.csv", "gpu-cut.csv"):
+        assert (rejected / name).is_file() and not (inbox / name).exists()
+        report = json.loads((rejected / f"{name}.report.json").read_text())
+        assert report["success"] is False and report["error"]
+    assert {p: (root / p).read_text() for p in before} == before
+    assert not (root / "data/devices/gpu-nan.csv").exists()
+    names = {m.name for m in client_for(root).search_registered_models()}
+    assert "nag-generator-gpu-nan" not in names and "nag-generator-gpu-cut" not in names
+
+
+def test_second_run_fails_clearly_while_one_holds_the_workspace(project):
+    root, _ = project
+    with ws.workspace_lock(root, 1.0):
+        with pytest.raises(ws.WorkspaceBusy, match="another NAG flow run is using"):
+            new_device(str(root))
+
+
+def test_serve_builds_both_scheduled_deployments(project):
+    root, _ = project
+    deps = {d.name: d for d in deployments(root)}
+    assert set(deps) == {"device-inbox", "nightly"}
+    crons = {name: d.schedules[0].schedule.cron for name, d in deps.items()}
+    assert crons == {"device-inbox": "0 * * * *", "nightly": "0 2 * * *"}

@@ -1,0 +1,70 @@
+"""A tiny, real NAG project in a temporary folder (the repo's dvc.yaml, nag/ and flows/, a learnable
+synthetic Fashion-MNIST-shaped dataset, tiny sizes), for the DVC and Prefect flow tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from conftest import BENCH, ROOT, write_idx
+
+TINY = {
+    "data": {"source": "fm", "val_size": 100, "seed": 0},
+    "dataset": {"train_size": 150, "seed": 0},
+    "budgets": {"k": 4, "lo_pct": 5, "hi_pct": 95},
+    "evaluator": {"hidden": 32, "steps": 40, "pairs_per_step": 128},
+    "generator": {"iterations": 20},
+    "infer": {"pool": 64, "candidates": 8, "predictor": "ridge", "predictor_mbv3": "ridge"},
+    "supernet": {"batch_size": 16, "images_per_epoch": 32, "calib_images": 16, "eval_subnets": 2, "threads": 1,
+                 "device": "cpu",
+                 "phases": [{"name": "full", "epochs": 1, "lr": 0.01},
+                            {"name": "all", "epochs": 1, "lr": 0.01, "kernels": [3, 5, 7], "depths": [2, 3, 4],
+                             "expands": [3, 4, 6]}]},
+    "archs": {"count": 30, "seed": 0},
+    "accuracy": {"measured": 12, "repeats": 3, "calib_images": 16, "predictors": ["ridge"], "batch_size": 32,
+                 "checkpoint_every": 3},
+    "latency": {"min_measured": 100},
+    "registry": {"grid_points": 4, "lock_timeout_s": 5.0},
+    "platforms": {"tiny-pixel3": {"kind": "benchmark", "file": "data/benchmarks/nb201.csv", "device": "pixel3",
+                                  "metric": "acc_cifar10"}},
+}
+
+
+def make_project(root: Path, platforms: dict | None = None, **sections) -> Path:
+    """Lay out the project in ``root`` (git + dvc initialised); ``sections`` override TINY's."""
+    for folder in ("nag", "flows"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    (root / "data/benchmarks").mkdir(parents=True)
+    shutil.copy(BENCH / "nb201.csv", root / "data/benchmarks/nb201.csv")
+    (root / "data/devices").mkdir()
+    fm = root / "fm"
+    fm.mkdir()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 300), ("t10k", 60)):  # class = the bright quadrant: learnable in a few steps
+        y = np.arange(n) % 3
+        x = rng.integers(0, 60, (n, 28, 28))
+        for i, c in enumerate(y):
+            x[i, (c // 2) * 14:(c // 2 + 1) * 14, (c % 2) * 14:(c % 2 + 1) * 14] += 150
+        write_idx(fm / f"{split}-images-idx3-ubyte", x)
+        write_idx(fm / f"{split}-labels-idx1-ubyte", y)
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())  # DVC wants every tracked key present
+    tiny = {**TINY, **sections, "platforms": platforms or TINY["platforms"]}
+    for section, values in tiny.items():
+        base[section] = values if section == "platforms" else {**base.get(section, {}), **values}
+    (root / "params.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "config", "core.autostage", "false"]):
+        subprocess.run(cmd, cwd=root, check=True)
+    return root
+
+
+def device_file(path: Path, rows: int = 300, column: str = "lat_titan_xp_64", skip: int = 0) -> Path:
+    """A real device's measurement file (``rows`` of HELP's OFA GPU table, one latency column)."""
+    src = pd.read_csv(BENCH / "ofa_gpu_latency.csv", skiprows=range(1, skip + 1), nrows=rows)
+    out = src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[column])
+    out.to_csv(path, index=False)
+    return path
