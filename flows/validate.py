@@ -4,7 +4,8 @@ Suites (built per platform kind):
 
 * ``latency`` — on ``data/latency/<platform>.parquet``: required columns and types, ``arch_id``
   unique and equal to the platform's architecture set, latency present, > 0 and inside
-  ``latency.range_ms``, ``source`` from the known set, spread ≤ ``latency.max_spread`` on measured rows.
+  ``latency.range_ms``, ``source`` from the known set, spread ≤ ``latency.max_spread`` on (a
+``latency.spread_mostly`` share of the) measured rows.
 * ``measurements`` (imported devices) — on the device's file: at least ``latency.min_measured`` rows,
   positive latencies in range, one row per (architecture, resolution).
 * ``model_error`` (local and imported) — the LUT's cross-validated / the predictor's held-out MAPE ≤
@@ -52,8 +53,9 @@ def latency_expectations(kind: str, arch_ids: list[str], cfg, max_spread: float 
         gxe.ExpectColumnValuesToNotBeNull(column="latency_ms"),
         gxe.ExpectColumnValuesToBeBetween(column="latency_ms", min_value=lo, max_value=hi),
         gxe.ExpectColumnValuesToBeInSet(column="source", value_set=SOURCES),
+        # a few noisy rows on a shared machine do not spoil a table whose LUT error is validated on its own
         gxe.ExpectColumnValuesToBeBetween(column="spread", min_value=0, max_value=max_spread or cfg.max_spread,
-                                          row_condition=Column("source") == "measured"),
+                                          row_condition=Column("source") == "measured", mostly=cfg.spread_mostly),
     ]
     return exps
 

@@ -90,5 +90,6 @@ class LatencyConfig:
     seed: int = 0
     min_measured: int = 100  # imported devices: fewest measured rows a predictor may be fitted on
     max_spread: float = 0.25  # measured rows: IQR / median above this fails validation
+    spread_mostly: float = 0.9  # share of measured rows that must be within max_spread
     max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
     range_ms: tuple[float, float] = (1e-3, 1e5)  # sane latency range

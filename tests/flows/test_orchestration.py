@@ -132,3 +132,50 @@ def test_serve_builds_both_scheduled_deployments(project):
     assert set(deps) == {"device-inbox", "nightly"}
     crons = {name: d.schedules[0].schedule.cron for name, d in deps.items()}
     assert crons == {"device-inbox": "0 * * * *", "nightly": "0 2 * * *"}
+
+
+def test_device_failing_validate_is_rolled_back(project):
+    root, _ = project
+    inbox = root / "data/devices/incoming"
+    inbox.mkdir(parents=True, exist_ok=True)
+    params_text = (root / "params.yaml").read_text()
+    strict = params_text.replace("max_mape: 10.0", "max_mape: 0.001")  # no predictor is that good
+    assert strict != params_text
+    (root / "params.yaml").write_text(strict)
+    lock_text = (root / "dvc.lock").read_text()
+    try:
+        aged(device_file(inbox / "gpu-strict.csv", skip=300))
+        out = new_device(str(root))[0]
+        assert out["status"] == "rejected" and "validate@gpu-strict" in out["reason"], out
+        assert (root / "params.yaml").read_text() == strict and (root / "dvc.lock").read_text() == lock_text
+        report = json.loads((root / "data/devices/rejected/gpu-strict.csv.report.json").read_text())
+        assert report["stage"] == "pipeline" and report["n_failed"] >= 1  # the validate@ report itself
+        assert not (root / "data/devices/gpu-strict.csv").exists()
+        assert not (root / "data/latency/gpu-strict.parquet").exists()
+    finally:
+        (root / "params.yaml").write_text(params_text)
+
+
+def test_a_killed_worker_process_is_retried(tmp_path, prefect_harness):
+    from prefect import flow
+
+    from flows.pipeline import train_platform
+
+    marker = tmp_path / "attempt"
+    # the first attempt's process is SIGKILLed mid-task (as the OOM killer would); the retry completes
+    cmd = f"if [ ! -f {marker} ]; then touch {marker}; kill -9 $$; fi; echo done > {tmp_path / 'out'}"
+
+    @flow
+    def one():
+        return train_platform.with_options(retries=1, retry_delay_seconds=0)(str(tmp_path), "p", {"stage@p": cmd})
+
+    assert one()["stages"] == ["stage@p"] and (tmp_path / "out").read_text() == "done\n"
+
+    @flow
+    def refused():  # exit 2 = the command refused its input: not transient, never retried
+        return train_platform.with_options(retries=3, retry_delay_seconds=0)(
+            str(tmp_path), "p", {"stage@p": f"echo x >> {tmp_path / 'tries'}; exit 2"})
+
+    with pytest.raises(ws.StageFailed, match="exit 2"):
+        refused()
+    assert (tmp_path / "tries").read_text().count("x") == 1

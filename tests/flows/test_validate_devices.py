@@ -137,3 +137,14 @@ def test_a_platform_may_allow_more_spread():
     ids = df["arch_id"].tolist()
     assert not validate_platform("ort", "local", CFG, df, ids, LOCAL_METRICS)["success"]
     assert validate_platform("ort", "local", CFG, df, ids, LOCAL_METRICS, max_spread=0.6)["success"]
+
+
+def test_a_few_noisy_rows_pass_many_fail():
+    df = _latency(200)
+    df["source"] = "measured"
+    ids = df["arch_id"].tolist()
+    df.loc[:19, "spread"] = 0.4  # 10 % of the measured rows: latency.spread_mostly = 0.9 allows it
+    assert validate_platform("cpu", "local", CFG, df, ids, LOCAL_METRICS)["success"]
+    df.loc[:29, "spread"] = 0.4  # 15 %: refused
+    report = validate_platform("cpu", "local", CFG, df, ids, LOCAL_METRICS)
+    assert not report["success"] and report["failed"][0]["kwargs"]["column"] == "spread"
