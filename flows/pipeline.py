@@ -34,18 +34,13 @@ def _retry_if_transient(task, task_run, state) -> bool:
     return False
 
 
-def _task(fn=None, **kw):
-    return task(fn, retry_condition_fn=_retry_if_transient, **kw) if fn else \
-        (lambda f: task(f, retry_condition_fn=_retry_if_transient, **kw))
-
-
-@_task(retries=2, retry_delay_seconds=10)
+@task(retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_if_transient)
 def repro_task(root: str, targets: list[str]) -> str:
     """``dvc repro`` of ``targets`` in the flow's workspace (never two at once: the flow runs them serially)."""
     return ws.repro(Path(root), targets)
 
 
-@_task(retries=2, retry_delay_seconds=10)
+@task(retries=2, retry_delay_seconds=10, retry_condition_fn=_retry_if_transient)
 def train_platform(root: str, platform: str, commands: dict[str, str]) -> dict:
     """Run one platform's stale training stages (their dvc.yaml commands) in this worker."""
     for stage, cmd in commands.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -39,9 +40,8 @@ def _reference(root: Path, params, name: str):
     d = PlatformFiles.default(name)
     files = PlatformFiles(root / d.prepared, root / d.latency, root / d.model, root / d.archs, root / d.accuracy,
                           root / d.validation)
-    if plat_cfg.kind == "benchmark":
-        plat_cfg = type(plat_cfg)(**{**plat_cfg.__dict__, "file": str(root / plat_cfg.file)}) \
-            if not Path(plat_cfg.file).is_absolute() else plat_cfg
+    if plat_cfg.kind == "benchmark":  # its table path is relative to the project root
+        plat_cfg = replace(plat_cfg, file=str(root / plat_cfg.file))
     platform = resolve(plat_cfg, params.supernet, files)
     if platform.accuracy is not None:
         return platform, platform.accuracy, "true"
@@ -149,7 +149,7 @@ def register_all(root: Path, params, only: list[str] | None = None) -> dict:
     try:
         client = configure(root)
         parent, children, reused = log_pipeline(root, params, client, only)
-        prov = {k: v for k, v in provenance(root).items()}
+        prov = provenance(root)
         summary = {"run_id": parent, "reused_run": reused,
                    "supernet": register_supernet(root, params, parent, client, prov), "platforms": []}
         for p in params.platforms:
