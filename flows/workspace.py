@@ -9,6 +9,7 @@ records what those commands produced, so ``dvc status`` and a later ``dvc repro`
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from contextlib import contextmanager
@@ -82,8 +83,6 @@ def stale_chain(root: Path, platform: str) -> list[str]:
     res = subprocess.run(["dvc", "status", "--json", *chain], cwd=root, capture_output=True, text=True)
     if res.returncode != 0:
         raise StageFailed(f"dvc status failed:\n{res.stderr[-2000:]}", chain[0], True)
-    import json
-
     changed = set(json.loads(res.stdout or "{}"))
     for i, name in enumerate(chain):
         if name in changed:
