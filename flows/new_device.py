@@ -82,7 +82,8 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
                                                  "stage": "pipeline", "error": failed[name]})
         for out in [*platform_files(base, name).values(), base / f"reports/plots/latency/{name}.png"]:
             out.unlink(missing_ok=True)  # what its stages wrote before failing
-        shutil.rmtree(base / f"reports/plots/{name}", ignore_errors=True)
+        for folder in (f"reports/plots/{name}", f"models/subnets/{name}", f"models/subnets.work/{name}"):
+            shutil.rmtree(base / folder, ignore_errors=True)
         logger.warning(f"{path.name}: its stages failed ({failed[name]}); rolled back, see {target}.report.json")
         return {"file": path.name, "platform": name, "status": "rejected", "reason": failed[name]}
     summary = register_all(base, params, [name])["platforms"][0]

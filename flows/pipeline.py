@@ -6,7 +6,9 @@
 2. per-platform training (arch_dataset@ → evaluator@ → generator@ → generate@) fans out as tasks on the
    task runner — threads, or Dask workers (``orchestration.runner: dask``) — running the stages'
    commands; ``dvc commit`` then records their outputs in dvc.lock;
-3. ``flows.register``: MLflow run, model versions, promotion gate.
+3. per platform, finetune@ (the generated subnets finetuned, exported, timed) — ``dvc repro``, serially,
+   because a local platform measures its exported models;
+4. ``flows.register``: MLflow run, model versions, promotion gate, finetuned subnets.
 
 ``python -m flows.pipeline`` runs it without a Prefect server (Prefect starts a temporary local one).
 """
@@ -86,6 +88,12 @@ def run_platforms(root: Path, params, names: list[str], logger) -> tuple[list[di
     ws.commit(root, [s for d in done for s in d["stages"]])
     for d in done:
         logger.info(f"{d['platform']}: ran {d['stages']} in process {d['pid']} on {d['host']}")
+    for name in [n for n in ok if n not in failed]:  # serial: a local platform times its exported models
+        try:
+            measure(str(root), [f"finetune@{name}"])
+        except ws.StageFailed as exc:
+            logger.error(f"{name}: {exc}")
+            failed[name] = str(exc).splitlines()[0]
     return done, failed
 
 

@@ -1,7 +1,8 @@
 """``python -m flows.register``: log the pipeline run to MLflow, register its models, run the gate.
 
 Registered models: ``nag-supernet`` (when an mbv3 platform is declared), ``nag-evaluator-<p>`` and
-``nag-generator-<p>`` (pyfunc, see flows/models.py). The whole step holds ``mlruns/registry.lock``:
+``nag-generator-<p>`` (pyfunc, see flows/models.py), ``nag-subnet-<p>`` (mbv3 platforms: one version per
+finetuned budget, see flows/subnets.py). The whole step holds ``mlruns/registry.lock``:
 a second writer waits ``registry.lock_timeout_s`` and then stops with an error, having written nothing.
 Works with or without Prefect (the Prefect flows call :func:`register_all`).
 """
@@ -20,6 +21,7 @@ from mlflow import MlflowClient
 
 from flows import registry as reg
 from flows.models import EvaluatorModel, GeneratorModel, bundle_artifacts
+from flows.subnets import register_subnets
 from flows.tracking import check_inputs, configure, log_pipeline, platform_files, provenance
 
 
@@ -29,6 +31,13 @@ def _requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas", "scikit-learn", "pyarrow", "pyyaml", "mlflow")]
+
+
+def _subnet_requirements() -> list[str]:
+    """The subnet pyfunc needs onnxruntime and numpy/pandas only (no torch, no ``nag``)."""
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("onnxruntime", "numpy", "pandas", "mlflow")]
 
 
 def _reference(root: Path, params, name: str):
@@ -152,10 +161,14 @@ def register_all(root: Path, params, only: list[str] | None = None) -> dict:
         prov = provenance(root)
         summary = {"run_id": parent, "reused_run": reused,
                    "supernet": register_supernet(root, params, parent, client, prov), "platforms": []}
+        sn_version = (summary["supernet"] or {}).get("version")
+        summary["subnets"] = []
         for p in params.platforms:
             if only and p.name not in only:
                 continue
             summary["platforms"].append(register_platform(root, params, p.name, children[p.name], client, prov))
+            summary["subnets"].append(register_subnets(root, p.name, children[p.name], client, prov, sn_version,
+                                                       _subnet_requirements()))
         return summary
     finally:
         lock.release()
@@ -189,6 +202,10 @@ def main(
     for s in summary["platforms"]:
         typer.echo(f"nag-generator-{s['platform']} v{s['version']} ({'new' if s['created'] else 'existing'}): "
                    f"{'champion' if s['promoted'] else 'challenger only'} — {s['reason']}")
+    for s in summary["subnets"]:
+        if s["subnets"]:
+            new = sum(v["created"] for v in s["subnets"])
+            typer.echo(f"nag-subnet-{s['platform']}: {len(s['subnets'])} budget(s), {new} new version(s)")
     typer.echo(json.dumps(summary, indent=2))
 
 

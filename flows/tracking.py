@@ -2,7 +2,7 @@
 
 The parent run holds every params section, the shared stages' metrics (prepare, supernet, archs,
 accuracy) and their JSON as artifacts; each platform's nested run holds its platform settings, the
-metrics of latency@, validate@, arch_dataset@, evaluator@, generator@ and generate@, their JSON, the
+metrics of latency@, validate@, arch_dataset@, evaluator@, generator@, generate@ and finetune@, their JSON, the
 plots and the Great Expectations report. Tags: git commit (and whether the tree was dirty) and the
 md5 of ``dvc.lock``. Logging the same ``dvc.lock`` state twice reuses the first run.
 """
@@ -51,6 +51,7 @@ def platform_files(root: Path, p: str) -> dict[str, Path]:
         "m_arch_dataset": root / f"reports/metrics/arch_dataset/{p}.json",
         "m_evaluator": root / f"reports/metrics/evaluator/{p}.json",
         "m_generator": root / f"reports/metrics/generator/{p}.json",
+        "m_finetune": root / f"reports/finetune/{p}.json", "subnets": root / f"models/subnets/{p}/index.json",
     }
 
 
@@ -155,10 +156,11 @@ def log_pipeline(root: Path, params, client: MlflowClient, only: list[str] | Non
                                                                       "kind": plat["kind"]}) as child:
                 _log(params=flat_params(plat, "platform."))
                 for key, stage in (("m_latency", "latency"), ("m_arch_dataset", "arch_dataset"),
-                                   ("m_evaluator", "evaluator"), ("m_generator", "generator"), ("frontier", "generate")):
+                                   ("m_evaluator", "evaluator"), ("m_generator", "generator"), ("frontier", "generate"),
+                                   ("m_finetune", "finetune")):
                     data = _read(files[key])
-                    if key == "frontier":
-                        data = {k: v for k, v in data.items() if k != "frontier"}
+                    if key in ("frontier", "m_finetune"):  # per-budget lists: in the JSON artifact
+                        data = {k: v for k, v in data.items() if k not in ("frontier", "budgets", "budgets_exceeded")}
                     _log(metrics={f"{stage}.{k}": v for k, v in flatten(data).items()})
                     mlflow.log_artifact(str(files[key]), "metrics")
                 report = _read(files["validation"])

@@ -80,10 +80,11 @@ def _errors():
 
 
 def _register_more() -> None:
-    from nag import cli_latency, cli_supernet
+    from nag import cli_latency, cli_subnets, cli_supernet
 
     cli_supernet.register(app, _fail, _errors)
     cli_latency.register(app, _fail, _errors)
+    cli_subnets.register(app, _fail, _errors)
 
 
 _register_more()

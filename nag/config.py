@@ -18,6 +18,7 @@ from nag.config_mbv3 import (  # noqa: F401  (re-exported: callers import every 
     DEFAULT_PHASES,
     AccuracyConfig,
     ArchsConfig,
+    FinetuneConfig,
     LatencyConfig,
     PhaseConfig,
     SupernetConfig,
@@ -136,6 +137,23 @@ class OrchestrationConfig:
 
 
 @dataclass(frozen=True)
+class PaperConfig:
+    """``paper:`` — the paper's experiments against the baselines (benchmarks/paper.py, stage ``paper``)."""
+
+    table: str = "data/benchmarks/nb201.csv"  # NB201-schema table: true accuracy + real device latency
+    metric: str = "acc_cifar10"
+    devices: tuple[str, ...] = ("pixel3", "gold_6240")  # latency columns lat_<device>
+    seeds: tuple[int, ...] = (0, 1, 2)
+    n_budgets: int = 5  # test budgets, evenly spaced between these latency percentiles of the table
+    budget_lo_pct: float = 10.0
+    budget_hi_pct: float = 90.0
+    predictor: str = "gbr"  # the accuracy predictor every method scores with (fitted on the same M cells)
+    ks: tuple[int, ...] = (2, 5, 10, 30)  # Table 5, on the first device at its median-latency budget
+    hist_samples: int = 1000  # Figure 3
+    workers: int = 2  # (device, seed) jobs in parallel processes
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     """One entry of ``platforms:`` (a mapping name → settings in params.yaml).
 
@@ -160,6 +178,7 @@ class PlatformConfig:
     threads: int = 0
     resolution: int = 0
     max_spread: float = 0.0  # measured rows' IQR / estimate allowed here (0 = latency.max_spread)
+    finetune_budgets_ms: tuple[float, ...] = ()  # mbv3: budgets finetuned besides the K trained ones
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,8 @@ class Params:
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     registry: RegistryConfig = field(default_factory=RegistryConfig)
     orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    paper: PaperConfig = field(default_factory=PaperConfig)
     platforms: tuple[PlatformConfig, ...] = ()
 
     def platform(self, name: str) -> PlatformConfig:

@@ -93,3 +93,20 @@ class LatencyConfig:
     spread_mostly: float = 0.9  # share of measured rows that must be within max_spread
     max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
     range_ms: tuple[float, float] = (1e-3, 1e5)  # sane latency range
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """``finetune:`` — the generated subnets, extracted from the supernet and trained a little on their own."""
+
+    epochs: int = 1
+    images_per_epoch: int = 8000  # a seeded random subset of the train split per epoch (0 = all)
+    batch_size: int = 128
+    lr: float = 0.0005  # AdamW peak lr, cosine to zero over all epochs
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.1
+    calib_images: int = 500  # BN recalibration on train images before the "before finetune" evaluation
+    onnx_atol: float = 1e-4  # onnxruntime's outputs must equal torch's within this
+    onnx_check_images: int = 256  # test images the ONNX check runs on
+    threads: int = 0  # torch threads while training (0 = torch's default)
+    seed: int = 0

@@ -29,18 +29,21 @@ def test_whole_chain_then_noop_then_generator_change(project):
     ran = repro(project)
     for stage in ("prepare", "train_supernet", "sample_archs", "accuracy", "latency@tiny-pixel3",
                   "validate@tiny-pixel3", "arch_dataset@tiny-pixel3", "evaluator@tiny-pixel3",
-                  "generator@tiny-pixel3", "generate@tiny-pixel3"):
+                  "generator@tiny-pixel3", "generate@tiny-pixel3", "finetune@tiny-pixel3"):
         assert stage in ran, (stage, ran)
     frontier = json.loads((project / "reports/frontier/tiny-pixel3.json").read_text())
     assert frontier["satisfaction_rate"] == 1.0
     assert (project / "reports/plots/tiny-pixel3/frontier.csv").read_text().startswith("budget_ms,")
+    index = json.loads((project / "models/subnets/tiny-pixel3/index.json").read_text())
+    assert index["applicable"] is False and "no supernet" in index["reason"]  # NB201 cells: nothing to finetune
 
     assert set(repro(project)) <= {"machine"}  # always_changed; nothing depends on it here
 
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["generator"]["iterations"] = 25
     (project / "params.yaml").write_text(yaml.safe_dump(params))
-    assert set(repro(project)) - {"machine"} == {"generator@tiny-pixel3", "generate@tiny-pixel3"}
+    assert set(repro(project)) - {"machine"} == {"generator@tiny-pixel3", "generate@tiny-pixel3",
+                                                 "finetune@tiny-pixel3"}
 
 
 def test_empty_platform_list_is_a_clear_error(project, tmp_path):

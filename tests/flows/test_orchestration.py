@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 
@@ -89,6 +90,49 @@ def test_new_device_from_inbox_ends_champion(project):
     assert client_for(root).get_model_version_by_alias("nag-generator-gpu-tiny", "champion")
     assert dvc_changed(root) == set()
     fresh.unlink()
+
+
+def test_new_device_subnets_registered_loadable_and_exported(project):
+    """Its finetune@ ran in the flow: every budget's subnet is a version of nag-subnet-<p> that loads as a
+    pyfunc and classifies raw images; `nag export` writes ONNX + card and refuses bad requests clearly."""
+    import mlflow
+    import numpy as np
+
+    root, _ = project
+    index = json.loads((root / "models/subnets/gpu-tiny/index.json").read_text())
+    assert index["applicable"] and len(index["cards"]) == 4  # budgets.k of the tiny params
+    c = client_for(root)
+    versions = c.search_model_versions("name = 'nag-subnet-gpu-tiny'")
+    assert sorted(float(v.tags["budget_ms"]) for v in versions) == \
+        sorted(float(f"{card['budget_ms']:.6g}") for card in index["cards"])
+    v = versions[0]
+    assert v.tags["arch_id"] and float(v.tags["test_accuracy"]) >= 0 and v.tags["measured_latency_ms"] == ""
+    assert v.tags["supernet_version"] == c.get_model_version_by_alias("nag-supernet", "champion").version
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns/mlflow.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{root / 'mlruns/mlflow.db'}")
+    model = mlflow.pyfunc.load_model(f"models:/nag-subnet-gpu-tiny/{v.version}")
+    out = model.predict(np.random.default_rng(0).integers(0, 255, (5, 28, 28)).astype(np.float32))
+    assert len(out) == 5 and out["probability"].between(0, 1).all() and set(out["class"]) <= {0, 1, 2}
+
+    def nag(*args):
+        return subprocess.run(["nag", *args], cwd=root, capture_output=True, text=True, timeout=600)
+
+    budget = str(index["cards"][-1]["budget_ms"])
+    res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp")
+    assert res.returncode == 0, res.stderr[-2000:]
+    card = json.loads((root / "exp/card.json").read_text())
+    assert card["budget_ms"] == float(budget) and (root / "exp/model.onnx").stat().st_size > 0
+    assert card["provenance"]["supernet_sha256"] and card["finetune"]["finetuned"]
+    res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp")
+    assert res.returncode == 2 and "--force" in res.stderr
+    res = nag("export", "-p", "gpu-tiny", "-b", "0.0001", "--out", "exp2")
+    assert res.returncode == 2 and "below the cheapest" in res.stderr and not (root / "exp2").exists()
+    res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp2", "--supernet", "models/none.pt")
+    assert res.returncode == 2 and "missing supernet checkpoint" in res.stderr and not (root / "exp2").exists()
+    res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp", "--force", "--no-finetune")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((root / "exp/card.json").read_text())["finetune"] == {"finetuned": False}
+    shutil.rmtree(root / "exp")
 
 
 def test_bad_files_are_rejected_and_nothing_changes(project):

@@ -1,0 +1,99 @@
+"""``nag-subnet-<platform>``: the finetuned subnet of every budget, registered as a pyfunc over its ONNX file.
+
+One version per budget of ``finetune@<platform>`` (tags: budget_ms, latency_ms, measured_latency_ms,
+test_accuracy, arch_id, arch, supernet_version ...). A version whose ONNX bytes and budget equal an
+existing version's is not created again. The model needs only onnxruntime, numpy and pandas (not the
+``nag`` package): ``mlflow.pyfunc.load_model(uri).predict(images)`` takes raw pixel values
+``(N, H, W)`` or ``(N, C, H, W)`` in 0..255 and returns each image's class, label and probability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+
+from flows import registry as reg
+
+
+class SubnetModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context) -> None:
+        import onnxruntime as ort
+
+        self.card = json.loads(Path(context.artifacts["card"]).read_text())
+        self.session = ort.InferenceSession(context.artifacts["onnx"], providers=["CPUExecutionProvider"])
+
+    def predict(self, context, model_input, params: dict | None = None) -> pd.DataFrame:
+        spec = self.card["input"]
+        _, c, h, w = spec["shape"]
+        x = np.asarray(model_input.to_numpy() if isinstance(model_input, pd.DataFrame) else model_input,
+                       dtype=np.float32)
+        if x.ndim == 2 and x.shape[1] == c * h * w:  # a frame / matrix of flattened images
+            x = x.reshape(-1, c, h, w)
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.shape[1:] != (c, h, w):
+            raise ValueError(f"expected images of shape (N, {c}, {h}, {w}) or (N, {h}, {w}) (pixel values 0..255), "
+                             f"got {tuple(x.shape)}")
+        norm = spec["normalize"]
+        x = (x / 255.0 - norm["mean"]) / norm["std"]
+        logits = self.session.run(None, {"input": x.astype(np.float32)})[0]
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        cls = p.argmax(1)
+        labels = spec.get("classes") or [str(i) for i in range(p.shape[1])]
+        return pd.DataFrame({"class": cls, "label": [labels[i] for i in cls], "probability": p.max(1)})
+
+
+def _fingerprint(onnx: Path, card: dict) -> str:
+    h = hashlib.md5(onnx.read_bytes())
+    h.update(json.dumps({"budget_ms": card["budget_ms"], "platform": card["platform"]}).encode())
+    return h.hexdigest()
+
+
+def subnet_tags(card: dict, supernet_version: str | None) -> dict[str, str]:
+    lat, acc = card["latency_ms"], card["accuracy"]
+    return {"budget_ms": f"{card['budget_ms']:.6g}", "latency_ms": f"{lat['predicted']:.6g}",
+            "measured_latency_ms": "" if lat["measured"] is None else f"{lat['measured']:.6g}",
+            "within_budget": str(lat["within_budget"]).lower(), "test_accuracy": f"{acc['test_after_finetune']:.4f}",
+            "test_accuracy_before_finetune": f"{acc['test_before_finetune']:.4f}",
+            "predicted_val_accuracy": "" if acc["predicted_val"] is None else f"{acc['predicted_val']:.4f}",
+            "arch_id": card["arch_id"], "arch": json.dumps(card["arch"]), "params": str(card["params"]),
+            "madds": str(card["madds"]), "platform": card["platform"],
+            "supernet_version": supernet_version or "", "supernet_sha256": card["provenance"]["supernet_sha256"] or ""}
+
+
+def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, prov: dict,
+                     supernet_version: str | None, requirements: list[str]) -> dict:
+    """One version of ``nag-subnet-<name>`` per budget in ``models/subnets/<name>/index.json``."""
+    folder = root / f"models/subnets/{name}"
+    index = json.loads((folder / "index.json").read_text())
+    if not index.get("applicable", True):
+        return {"platform": name, "subnets": [], "reason": index.get("reason")}
+    model = f"nag-subnet-{name}"
+    reg.ensure_model(client, model, f"finetuned subnets generated for budgets on {name} (ONNX; one version per budget)")
+    known = {v.tags.get("fingerprint"): str(v.version) for v in client.search_model_versions(f"name = '{model}'")}
+    out = []
+    for card in index["cards"]:
+        onnx = folder / card["onnx"]["file"]
+        fp = _fingerprint(onnx, card)
+        if fp in known:
+            out.append({"budget_ms": card["budget_ms"], "version": known[fp], "created": False})
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "card.json").write_text(json.dumps(card, indent=2))
+            with mlflow.start_run(run_id=run_id):
+                info = mlflow.pyfunc.log_model(name=f"subnet-{card['arch_id']}", python_model=SubnetModel(),
+                                               artifacts={"onnx": str(onnx), "card": str(Path(tmp) / "card.json")},
+                                               pip_requirements=requirements)
+        tags = {**prov, **subnet_tags(card, supernet_version), "fingerprint": fp}
+        v = client.create_model_version(model, info.model_uri, run_id=run_id, tags=tags)
+        known[fp] = str(v.version)
+        out.append({"budget_ms": card["budget_ms"], "version": str(v.version), "created": True})
+    return {"platform": name, "subnets": out}

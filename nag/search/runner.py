@@ -1,0 +1,124 @@
+"""Run NAG and every baseline on one platform and seed under the same query budgets.
+
+Accuracy queries: every method starts from the same M-arch dataset (paid for: M queries) and the
+predictor fitted on it, and ends through :meth:`SearchProblem.finish` (at most C more per budget).
+Evaluator/predictor calls: NAG's generator is trained on ``iterations × K × N`` rewarded samples; a
+per-budget method gets that total divided by the number of test budgets, per budget; NSGA-II, run once,
+gets the whole total.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from nag.acc_predictor import fit_accuracy_predictor
+from nag.archdata import ArchDataset
+from nag.budget import make_budgets
+from nag.config import DatasetConfig, Params
+from nag.evaluator import train_evaluator
+from nag.generator import train_generator
+from nag.infer import generate_many, predictor_score
+from nag.search import policy
+from nag.search.evolution import evolution, random_search
+from nag.search.nsga import nsga2
+from nag.search.problem import Pick, SearchProblem
+
+PER_BUDGET = ("mo_reward", "absolute_reward", "independent", "random", "evolution")
+METHODS = ("nag", "pareto_no_accuracy", *PER_BUDGET, "nsga2")
+
+
+def make_problem(platform, params: Params, seed: int) -> SearchProblem:
+    data, _ = platform.make_dataset(DatasetConfig(params.dataset.train_size, seed))
+    predictor, _ = fit_accuracy_predictor(data.features, data.acc, (params.paper.predictor,), seed)
+    return SearchProblem(platform.space, platform.latency, platform.accuracy, data, predictor,
+                         params.infer.candidates, seed)
+
+
+def train_nag(problem: SearchProblem, params: Params, seed: int, k: int | None = None,
+              no_accuracy: bool = False, progress: bool = False):
+    """NAG's evaluator + generator over K budgets of the dataset's latency. ``no_accuracy``: the
+    dominance rule with accuracy taken out (every arch equally accurate: paper Remark 1)."""
+    data = problem.data
+    if no_accuracy:
+        data = ArchDataset(data.space, data.archs, np.full(len(data), float(np.median(data.acc))), data.lat)
+    b = params.budgets
+    budgets = make_budgets(data.lat, k or b.k, b.lo_pct, b.hi_pct)
+    t0 = time.perf_counter()
+    evaluator, _ = train_evaluator(data, budgets, replace(params.evaluator, seed=seed), progress)
+    gen, _ = train_generator(problem.space, evaluator, replace(params.generator, seed=seed), progress)
+    return evaluator, gen, time.perf_counter() - t0
+
+
+def nag_picks(problem: SearchProblem, gen, budgets, params: Params, seed: int) -> tuple[list[Pick], float]:
+    """NAG's inference at ``budgets`` (queries counted); returns picks and seconds per budget."""
+    counter = problem.counter()
+    d = problem.data
+    t0 = time.perf_counter()
+    choices = generate_many(gen, problem.space, budgets, problem.latency, replace(params.infer, seed=seed),
+                            predictor_score(problem.predictor, problem.space), counter,
+                            cheapest=float(np.min(d.lat)))
+    secs = (time.perf_counter() - t0) / len(budgets)
+    acc = problem.oracle([c.arch for c in choices])
+    return [Pick(c.budget, c.arch, float(a), float(c.latency), c.n_queried, c.n_feasible)
+            for c, a in zip(choices, acc)], secs
+
+
+def _per_budget(problem: SearchProblem, name: str, budget: float, samples: int, params: Params, seed: int,
+                evaluator) -> tuple[list, dict]:
+    if name == "random":
+        return random_search(problem, budget, samples, seed)
+    if name == "evolution":
+        return evolution(problem, budget, samples, seed)
+    reward = {"mo_reward": lambda: policy.mo_reward(problem, budget),
+              "absolute_reward": lambda: policy.absolute_reward(problem, budget),
+              "independent": lambda: policy.evaluator_reward(problem, evaluator, budget)}[name]()
+    gen, stats = policy.train_for_budget(problem.space, reward, budget, samples, params.generator, seed=seed)
+    return policy.sample_policy(gen, problem.space, params.infer.pool), {**stats, "policy": gen}
+
+
+def run_all(platform, params: Params, budgets, seed: int, methods=METHODS, progress: bool = False) -> dict:
+    """{method: {"picks": [Pick per budget], "seconds_per_budget", "queries", "samples"}} for one seed."""
+    problem = make_problem(platform, params, seed)
+    budgets = [float(b) for b in budgets]
+    g = params.generator
+    nag_samples = g.iterations * params.budgets.k * g.samples_per_budget
+    per = nag_samples // len(budgets)
+    out: dict[str, dict] = {}
+    evaluator, gen, train_s = train_nag(problem, params, seed, progress=progress)
+    counter_base = problem.counter().queries
+    if "nag" in methods:
+        picks, secs = nag_picks(problem, gen, budgets, params, seed)
+        out["nag"] = {"picks": picks, "seconds_per_budget": secs, "train_seconds": train_s, "samples": nag_samples,
+                      "generator": gen}
+    if "pareto_no_accuracy" in methods:
+        _, gen0, t0 = train_nag(problem, params, seed, no_accuracy=True, progress=progress)
+        picks, secs = nag_picks(problem, gen0, budgets, params, seed)
+        out["pareto_no_accuracy"] = {"picks": picks, "seconds_per_budget": secs, "train_seconds": t0,
+                                     "samples": nag_samples, "generator": gen0}
+    for name in [m for m in PER_BUDGET if m in methods]:
+        picks, secs, extra = [], [], {}
+        for b in budgets:
+            counter = problem.counter()
+            t0 = time.perf_counter()
+            archs, stats = _per_budget(problem, name, b, per, params, seed, evaluator)
+            picks.append(problem.finish(archs, b, counter))
+            secs.append(time.perf_counter() - t0)
+            if "policy" in stats:
+                extra[b] = stats.pop("policy")
+        out[name] = {"picks": picks, "seconds_per_budget": float(np.mean(secs)), "samples": per * len(budgets),
+                     "policies": extra}
+    if "nsga2" in methods:
+        t0 = time.perf_counter()
+        archs, stats = nsga2(problem, nag_samples, seed)
+        run_s = time.perf_counter() - t0
+        picks = []
+        for b in budgets:
+            picks.append(problem.finish(archs, b, problem.counter()))
+        out["nsga2"] = {"picks": picks, "seconds_per_budget": run_s / len(budgets), "run_seconds": run_s,
+                        "samples": stats["samples"]}
+    for rec in out.values():
+        rec["queries"] = counter_base + sum(p.n_queried for p in rec["picks"])
+    return out

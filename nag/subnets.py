@@ -1,0 +1,241 @@
+"""Finetuned subnets for generated architectures: the ``finetune@<platform>`` stage and ``nag export``.
+
+For each budget (the platform's K trained budgets from ``generate@`` plus ``finetune_budgets_ms``) the
+chosen architecture is extracted from the supernet, evaluated on the test split, finetuned, evaluated
+again, exported to ONNX (checked against torch) and, on a local platform, timed with the platform's own
+meter. A budget sharing its architecture with another shares its finetuned model. Finished models are kept
+in a work folder keyed by the supernet and the finetune settings, so an interrupted stage resumes with
+the next architecture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from nag.checkpoint import FORMAT, CheckpointError, load_object, save_object
+from nag.config import FinetuneConfig, Params
+from nag.export import OnnxModule, check_out, export_onnx, provenance, write_bundle
+from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
+from nag.platforms import Platform
+from nag.spaces.base import Arch
+from nag.supernet.checkpoint import load_supernet
+from nag.supernet.data import Images, load_images, read_meta
+from nag.supernet.evaluate import accuracy
+from nag.supernet.finetune import finetune, subnet_from_supernet
+from nag.supernet.static import StaticNet, arch_madds, arch_params, build_static
+
+
+@dataclass
+class SubnetSource:
+    """The supernet and the images a subnet is evaluated and finetuned on."""
+
+    supernet: torch.nn.Module
+    norm: tuple[float, float]
+    meta: dict
+    train: Images
+    test: Images
+    calib: Images
+    supernet_path: Path
+
+    @classmethod
+    def load(cls, platform: Platform, supernet_path: str | Path, prepared: str | Path, cfg: FinetuneConfig):
+        space = platform.space
+        supernet, norm = load_supernet(supernet_path, space)  # a missing/foreign file: CheckpointError
+        meta = read_meta(prepared)
+        train, _ = load_images(prepared, "train", space.macro.num_classes, norm)
+        test, _ = load_images(prepared, "test", space.macro.num_classes, norm)
+        return cls(supernet, norm, meta, train, test, train.subset(cfg.calib_images, cfg.seed), Path(supernet_path))
+
+    def key(self, cfg: FinetuneConfig, do_finetune: bool) -> str:
+        """What a finished model depends on: the supernet's bytes and the finetune settings."""
+        h = hashlib.sha256(self.supernet_path.read_bytes())
+        h.update(json.dumps({"cfg": asdict(cfg), "finetune": do_finetune}, sort_keys=True).encode())
+        return h.hexdigest()[:16]
+
+
+def make_subnet(src: SubnetSource, arch: Arch, cfg: FinetuneConfig, do_finetune: bool, progress: bool
+                ) -> tuple[StaticNet, dict]:
+    """Extract (BN recalibrated), evaluate, optionally finetune and evaluate again."""
+    net = subnet_from_supernet(src.supernet, arch, src.calib)
+    rec = {"test_acc_before": accuracy(net, src.test), "finetuned": do_finetune}
+    if do_finetune:
+        seed = int(arch.arch_id[:8], 16)
+        rec["train"] = finetune(net, src.train, cfg, seed, progress, desc=f"finetune {arch.arch_id}")
+    rec["test_acc_after"] = accuracy(net, src.test) if do_finetune else rec["test_acc_before"]
+    return net, rec
+
+
+def _cached(work: Path, arch: Arch, key: str, space, log) -> tuple[StaticNet, dict] | None:
+    path = work / f"{arch.arch_id}.pt"
+    if not path.is_file():
+        return None
+    try:
+        obj = load_object(path, "subnet")
+    except CheckpointError as exc:
+        log(f"ignoring unreadable {path} ({exc}); finetuning {arch.arch_id} again")
+        return None
+    if obj.get("key") != key:
+        return None  # made from another supernet or with other settings
+    net = build_static(space, arch)
+    net.load_state_dict(obj["state"])
+    return net.eval(), obj["record"]
+
+
+def subnets_for(src: SubnetSource, platform: Platform, archs: list[Arch], cfg: FinetuneConfig, do_finetune: bool,
+                work: Path | None, progress: bool = True, log=print) -> list[tuple[StaticNet, dict]]:
+    """One (network, record) per arch; finished ones are read from / saved to ``work`` (resume)."""
+    key = src.key(cfg, do_finetune)
+    out = []
+    for arch in tqdm(archs, desc=f"subnets {platform.name}", disable=not progress):
+        got = _cached(work, arch, key, platform.space, log) if work else None
+        if got is None:
+            got = make_subnet(src, arch, cfg, do_finetune, progress)
+            if work:
+                save_object(work / f"{arch.arch_id}.pt", {"kind": "subnet", "format": FORMAT, "key": key,
+                                                          "record": got[1], "state": got[0].state_dict()})
+        out.append(got)
+    return out
+
+
+def measure_latency(params: Params, platform: Platform, archs: list[Arch], nets: list[StaticNet],
+                    onnx: list[bytes]) -> list[tuple[float, float] | None]:
+    """On a local platform, (measured, reference) latency in ms, batch 1, of each exported model: the model
+    itself (``cpu-onnxruntime``: its ONNX file) and, interleaved in the same rounds, a freshly built network
+    of the same architecture — what the latency table describes. Their ratio isolates what export and
+    finetuning changed from how much this shared machine has drifted since the table was measured. None
+    elsewhere (an imported device is measured on the device)."""
+    from nag.latency.meter import onnx_bytes
+
+    p = platform.config
+    if p.kind != "local":
+        return [None] * len(nets)
+    lc = params.latency
+    # twice the table's rounds: a handful of models deserve a steadier estimate
+    settings = MeterSettings(lc.warmup, lc.repeats, 2 * lc.rounds, p.threads or lc.threads)
+    m = platform.space.macro
+    shape = (1, m.in_channels, m.input_size, m.input_size)
+    refs = [build_static(platform.space, a).eval() for a in archs]
+    if p.runtime == "cpu-torch":
+        models = [*nets, *refs]
+    else:  # both timed through the same onnxruntime call
+        x = torch.randn(*shape)
+        models = [*(OnnxModule(b, settings.threads) for b in onnx),
+                  *(OnnxModule(onnx_bytes(r, x), settings.threads) for r in refs)]
+    items = [(mod, shape) for mod in models]
+    recs = measure_many(items, "cpu-torch", settings, progress=True, desc=f"exported models on {p.name}")
+    recs = remeasure_noisy(items, recs, "cpu-torch", settings, p.max_spread or lc.max_spread)
+    k = len(nets)
+    return [(recs[i]["latency_ms"], recs[k + i]["latency_ms"]) for i in range(k)]
+
+
+def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float] | None, src: SubnetSource,
+             cfg: FinetuneConfig,
+             onnx_diff: float, prov: dict, onnx_file: str) -> dict:
+    """The model card of one budget's subnet (schema: :data:`nag.export.CARD_KEYS`)."""
+    space, arch = platform.space, row["arch_obj"]
+    pred = row["latency_ms"]
+    measured, reference = timing if timing is not None else (None, None)
+    m = space.macro
+    return {
+        "schema": "nag-model-card/1", "name": f"nag-subnet-{platform.name}", "platform": platform.name,
+        "budget_ms": row["budget_ms"], "arch_id": arch.arch_id, "arch": space.describe(arch), "tokens": list(arch.tokens),
+        "latency_ms": {"predicted": pred, "measured": measured,
+                       "error_pct": None if measured is None else 100 * (measured - pred) / pred,
+                       # a fresh network of the same arch timed in the same rounds: the machine's drift
+                       # since the table was measured, and what export/finetuning changed
+                       "reference_measured": reference,
+                       "machine_drift_pct": None if reference is None else 100 * (reference - pred) / pred,
+                       "vs_reference_pct": None if reference is None else 100 * (measured - reference) / reference,
+                       "within_budget": (measured if measured is not None else pred) <= row["budget_ms"],
+                       "source": "measured here" if measured is not None else "predicted (platform latency model)"},
+        "accuracy": {"predicted_val": row.get("predicted_accuracy"), "test_before_finetune": rec["test_acc_before"],
+                     "test_after_finetune": rec["test_acc_after"]},
+        "params": arch_params(space, arch), "madds": arch_madds(space, arch),
+        "input": {"shape": [None, m.in_channels, m.input_size, m.input_size], "dtype": "float32",
+                  "normalize": {"mean": src.norm[0], "std": src.norm[1], "scale": "pixels / 255"},
+                  "classes": src.meta.get("classes")},
+        "finetune": {"finetuned": rec["finetuned"], **({"settings": asdict(cfg), **rec.get("train", {})}
+                                                       if rec["finetuned"] else {})},
+        "onnx": {"file": onnx_file, "opset": 17, "max_abs_diff_vs_torch": onnx_diff, "atol": cfg.onnx_atol},
+        "provenance": prov,
+    }
+
+
+def _export_all(nets: list[StaticNet], src: SubnetSource, cfg: FinetuneConfig) -> list[tuple[bytes, float]]:
+    x = src.test.x[: cfg.onnx_check_images]
+    return [export_onnx(n, x, cfg.onnx_atol) for n in nets]
+
+
+def run_finetune(params: Params, platform: Platform, frontier: str | Path, supernet_path: str | Path,
+                 prepared: str | Path, out_dir: str | Path, work_dir: str | Path, plot_dir: str | Path,
+                 evaluator: str | Path | None = None, generator: str | Path | None = None,
+                 progress: bool = True) -> dict:
+    """The finetune@ stage: models + index.json in ``out_dir``, plots in ``plot_dir``; returns the metrics."""
+    from nag.subnets_report import not_applicable, write_report
+
+    out_dir, plot_dir = Path(out_dir), Path(plot_dir)
+    if platform.config.kind == "benchmark":
+        return not_applicable(platform.name, out_dir, plot_dir)
+    cfg = params.finetune
+    rows = [r for r in json.loads(Path(frontier).read_text())["frontier"] if not r.get("interpolated")]
+    for r in rows:
+        r["arch_obj"] = platform.space.from_tokens(r["tokens"])
+    if platform.config.finetune_budgets_ms:
+        from nag.pipeline import Generated
+
+        g = Generated(params, platform, evaluator, generator)
+        choices, _ = g.choose(list(platform.config.finetune_budgets_ms), zero_query=True)
+        rows += [{**g.describe(c), "arch_obj": c.arch, "extra": True} for c in choices]
+    unique = list({r["arch_obj"].arch_id: r["arch_obj"] for r in rows}.values())
+    src = SubnetSource.load(platform, supernet_path, prepared, cfg)
+    made = dict(zip([a.arch_id for a in unique],
+                    subnets_for(src, platform, unique, cfg, True, Path(work_dir), progress)))
+    nets = [made[a.arch_id][0] for a in unique]
+    exported = dict(zip([a.arch_id for a in unique], _export_all(nets, src, cfg)))
+    measured = dict(zip([a.arch_id for a in unique],
+                        measure_latency(params, platform, unique, nets, [exported[a.arch_id][0] for a in unique])))
+    prov = provenance(supernet_path, generator)
+    cards = [card_for(platform, r, made[r["arch_obj"].arch_id][1], measured[r["arch_obj"].arch_id], src, cfg,
+                      exported[r["arch_obj"].arch_id][1], prov, f"{r['arch_obj'].arch_id}.onnx") for r in rows]
+    files = {}
+    for a in unique:
+        files[f"{a.arch_id}.onnx"] = exported[a.arch_id][0]
+        buf = io.BytesIO()
+        torch.save(made[a.arch_id][0].state_dict(), buf)
+        files[f"{a.arch_id}.pt"] = buf.getvalue()
+    return write_report(platform.name, cards, files, out_dir, plot_dir)
+
+
+def run_export(params: Params, platform: Platform, budget: float, out: str | Path, supernet_path: str | Path,
+               prepared: str | Path, evaluator: str | Path, generator: str | Path, do_finetune: bool = True,
+               force: bool = False, progress: bool = True) -> dict:
+    """``nag export``: generate for ``budget``, extract, (finetune), export ONNX + card into ``out``."""
+    from nag.pipeline import Generated
+
+    out = Path(out)
+    check_out(out, force)  # before any work
+    if platform.config.kind == "benchmark":
+        from nag.config import ConfigError
+
+        raise ConfigError(f"platform {platform.name!r} is a benchmark table (NB201 cells): there is no supernet "
+                          f"to extract weights from; export from an mbv3 platform (kind local or imported)")
+    cfg = params.finetune
+    g = Generated(params, platform, evaluator, generator)
+    src = SubnetSource.load(platform, supernet_path, prepared, cfg)  # a missing supernet fails before generating
+    choice = g.choose([budget], zero_query=True)[0][0]
+    row = {**g.describe(choice), "arch_obj": choice.arch}
+    (net, rec), = subnets_for(src, platform, [choice.arch], cfg, do_finetune, None, progress)
+    data, diff = _export_all([net], src, cfg)[0]
+    measured = measure_latency(params, platform, [choice.arch], [net], [data])[0]
+    card = card_for(platform, row, rec, measured, src, cfg, diff, provenance(supernet_path, generator), "model.onnx")
+    buf = io.BytesIO()
+    torch.save(net.state_dict(), buf)
+    write_bundle(out, {"model.onnx": data, "model.pt": buf.getvalue()}, card)
+    return card
