@@ -64,7 +64,10 @@ def build(root, iterations=120, pool=128, widen=0.2, seed=0, size=300) -> None:
             assert res.exit_code == 0, (args[0], res.output)
     for args in (["train-generator", "-p", P, "--evaluator", f["ev"], "--out", f["gen"], "--metrics", f["mgen"]],
                  ["frontier", "-p", P, "--dataset", f["ds"], "--evaluator", f["ev"], "--generator", f["gen"],
-                  "--out", f["fr"], "--plots", f["plots"]]):
+                  "--out", f["fr"], "--plots", f["plots"]],
+                 ["finetune", "-p", P, "--frontier", f["fr"], "--out", str(root / f"models/subnets/{P}"),  # NB201:
+                  "--work", str(root / f"models/subnets.work/{P}"), "--plots", f["plots"],  # nothing to finetune
+                  "--metrics", str(root / f"reports/finetune/{P}.json")]):
         res = runner.invoke(app, args + p)
         assert res.exit_code == 0, (args[0], res.output)
 
