@@ -31,6 +31,22 @@ def _platform(table: str, device: str, metric: str):
     return resolve(PlatformConfig(f"nb201-{device}", kind="benchmark", file=table, device=device, metric=metric))
 
 
+def _mbv3_platform(params, name: str):
+    """An mbv3 platform of the pipeline, judged by its bundled accuracy predictor (gbr fitted on the 16k
+    supernet-labelled archs): the pipeline's own notion of accuracy there, so "predicted"."""
+    from nag.checkpoint import load_evaluator
+    from nag.platforms import resolve
+
+    plat = resolve(params.platform(name), params.supernet)
+    _, judge, _ = load_evaluator(f"models/evaluator/{name}.pt", plat.space)
+    return replace(plat, accuracy=lambda archs: np.asarray(judge.predict(plat.space.features_batch(archs))))
+
+
+def make_platform(params, space: str, name: str):
+    cfg = params.paper
+    return _platform(cfg.table, name, cfg.metric) if space == "nb201" else _mbv3_platform(params, name)
+
+
 def test_budgets(platform, cfg) -> np.ndarray:
     lat = platform.latency.values
     lat = lat[np.isfinite(lat)]
@@ -42,8 +58,8 @@ def _pick_row(p) -> dict:
             "feasible_candidates": p.n_feasible, "arch": p.arch.arch_id}
 
 
-def job(params_path: str, device: str, seed: int, hist: bool) -> dict:
-    """Every method on one device and seed (run in a worker process)."""
+def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dict:
+    """Every method on one device (NB201 column) or mbv3 platform and seed (run in a worker process)."""
     import torch
 
     from nag.config import load_params
@@ -53,11 +69,12 @@ def job(params_path: str, device: str, seed: int, hist: bool) -> dict:
     torch.set_num_threads(1)
     params = load_params(params_path)
     cfg = params.paper
-    plat = _platform(cfg.table, device, cfg.metric)
+    plat = make_platform(params, space, device)
     budgets = test_budgets(plat, cfg)
     t0 = time.perf_counter()
     res = run_all(plat, params, budgets, seed)
-    out = {"device": device, "seed": seed, "budgets": budgets.tolist(), "seconds": time.perf_counter() - t0,
+    out = {"device": device, "space": space, "seed": seed, "budgets": budgets.tolist(),
+           "seconds": time.perf_counter() - t0,
            "methods": {}}
     for name, r in res.items():
         out["methods"][name] = {"picks": [_pick_row(p) for p in r["picks"]], "queries": r["queries"],
@@ -75,7 +92,7 @@ def job(params_path: str, device: str, seed: int, hist: bool) -> dict:
                 archs = [plat.space.from_tokens(t) for t in toks]
             else:
                 archs = sample_policy(res[name]["policies"][float(b)], plat.space, cfg.hist_samples)
-            lat, acc = plat.latency(archs), plat.accuracy(archs)
+            lat, acc = np.asarray(plat.latency(archs)), np.asarray(plat.accuracy(archs))
             ok = lat <= b
             rows.append({"budget": float(b), "feasible": float(ok.mean()), "mean_latency": float(lat.mean()),
                          "mean_accuracy_feasible": float(acc[ok].mean()) if ok.any() else None,
@@ -115,9 +132,12 @@ def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Opt
     from benchmarks.paper_report import write_reports
 
     cfg = load_params(params).paper
+    devices_given = bool(devices)
     devices, seeds = devices or list(cfg.devices), seeds or list(cfg.seeds)
     n = workers or cfg.workers
-    jobs = [(str(params), d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds]
+    mbv3 = list(cfg.mbv3_platforms) if not devices_given else []
+    jobs = [(str(params), "nb201", d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds]
+    jobs += [(str(params), "mbv3", m, s, False) for m in mbv3 for s in seeds]
     kjobs = [(str(params), devices[0], s, k) for s in seeds for k in cfg.ks]
     t0 = time.perf_counter()
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -106,7 +106,7 @@ class FinetuneConfig:
     weight_decay: float = 1e-4
     label_smoothing: float = 0.1
     calib_images: int = 500  # BN recalibration on train images before the "before finetune" evaluation
-    onnx_atol: float = 1e-4  # onnxruntime's outputs must equal torch's within this
+    onnx_atol: float = 1e-4  # onnxruntime's outputs must equal torch's within this · (1 + |output|)
     onnx_check_images: int = 256  # test images the ONNX check runs on
     threads: int = 0  # torch threads while training (0 = torch's default)
     seed: int = 0

@@ -163,7 +163,8 @@ def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, floa
                   "classes": src.meta.get("classes")},
         "finetune": {"finetuned": rec["finetuned"], **({"settings": asdict(cfg), **rec.get("train", {})}
                                                        if rec["finetuned"] else {})},
-        "onnx": {"file": onnx_file, "opset": 17, "max_abs_diff_vs_torch": onnx_diff, "atol": cfg.onnx_atol},
+        "onnx": {"file": onnx_file, "opset": 17, "max_abs_diff_vs_torch": onnx_diff, "atol": cfg.onnx_atol,
+                 "rtol": cfg.onnx_atol},
         "provenance": prov,
     }
 

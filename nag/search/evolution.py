@@ -73,7 +73,8 @@ def evolution(problem: SearchProblem, budget: float, samples: int, seed: int = 0
             while made < max(want, 0):
                 for _ in range(max_tries):
                     if kind == "mutate":
-                        toks = _mutate(problem, rng, np.asarray(parents[rng.integers(len(parents))].tokens), mutate_prob)
+                        parent = parents[rng.integers(len(parents))]
+                        toks = _mutate(problem, rng, np.asarray(parent.tokens), mutate_prob)
                     else:
                         a, b = (np.asarray(parents[i].tokens) for i in rng.choice(len(parents), 2, replace=False))
                         toks = np.where(rng.random(len(a)) < 0.5, a, b)

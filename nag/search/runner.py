@@ -32,6 +32,9 @@ METHODS = ("nag", "pareto_no_accuracy", *PER_BUDGET, "nsga2")
 
 def make_problem(platform, params: Params, seed: int) -> SearchProblem:
     data, _ = platform.make_dataset(DatasetConfig(params.dataset.train_size, seed))
+    if len(data) > params.dataset.train_size:  # mbv3: the 16k archs -> a seeded M-sample (M queries)
+        idx = np.sort(np.random.default_rng(seed).choice(len(data), params.dataset.train_size, replace=False))
+        data = ArchDataset(data.space, [data.archs[i] for i in idx], data.acc[idx], data.lat[idx])
     predictor, _ = fit_accuracy_predictor(data.features, data.acc, (params.paper.predictor,), seed)
     return SearchProblem(platform.space, platform.latency, platform.accuracy, data, predictor,
                          params.infer.candidates, seed)

@@ -107,7 +107,7 @@ def test_new_device_subnets_registered_loadable_and_exported(project):
         sorted(float(f"{card['budget_ms']:.6g}") for card in index["cards"])
     v = versions[0]
     assert v.tags["arch_id"] and float(v.tags["test_accuracy"]) >= 0 and v.tags["measured_latency_ms"] == ""
-    assert v.tags["supernet_version"] == c.get_model_version_by_alias("nag-supernet", "champion").version
+    assert v.tags["supernet_version"] == str(c.get_model_version_by_alias("nag-supernet", "champion").version)
     mlflow.set_tracking_uri(f"sqlite:///{root / 'mlruns/mlflow.db'}")
     mlflow.set_registry_uri(f"sqlite:///{root / 'mlruns/mlflow.db'}")
     model = mlflow.pyfunc.load_model(f"models:/nag-subnet-gpu-tiny/{v.version}")
