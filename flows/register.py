@@ -34,7 +34,7 @@ def _requirements() -> list[str]:
 
 
 def _subnet_requirements() -> list[str]:
-    """The subnet pyfunc needs onnxruntime and numpy/pandas only (no torch, no ``nag``)."""
+    """The subnet pyfunc runs on onnxruntime and numpy/pandas (no torch, no ``nag``)."""
     from importlib.metadata import version
 
     return [f"{p}=={version(p)}" for p in ("onnxruntime", "numpy", "pandas", "mlflow")]

@@ -2,9 +2,10 @@
 
 One version per budget of ``finetune@<platform>`` (tags: budget_ms, latency_ms, measured_latency_ms,
 test_accuracy, arch_id, arch, supernet_version ...). A version whose ONNX bytes and budget equal an
-existing version's is not created again. The model needs only onnxruntime, numpy and pandas (not the
-``nag`` package): ``mlflow.pyfunc.load_model(uri).predict(images)`` takes raw pixel values
-``(N, H, W)`` or ``(N, C, H, W)`` in 0..255 and returns each image's class, label and probability.
+existing version's is not created again. The model runs on onnxruntime, numpy and pandas (no torch, no
+``nag``; unpickling its class imports this ``flows`` package). ``mlflow.pyfunc.load_model(uri)
+.predict(images)`` takes raw pixel values ``(N, H, W)`` or ``(N, C, H, W)`` in 0..255 and returns each
+image's class, label and probability.
 """
 
 from __future__ import annotations
