@@ -14,6 +14,11 @@ SUPERNET = typer.Option(Path("models/supernet.pt"), help="the trained supernet")
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")
 
 
+def _models(platform: str, evaluator: Path | None, generator: Path | None) -> tuple[Path, Path]:
+    """The platform's evaluator and generator checkpoints (default: the paths dvc.yaml writes)."""
+    return (evaluator or Path(f"models/evaluator/{platform}.pt"), generator or Path(f"models/generator/{platform}.pt"))
+
+
 def _subnet_errors(errors: Callable[[], tuple]) -> tuple:
     from nag.export import ExportError
 
@@ -42,8 +47,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
         try:
             cfg, plat = _platform(params, platform, prepared)
             result = run_finetune(cfg, plat, frontier, supernet, prepared, out, work, plots,
-                                  evaluator or Path(f"models/evaluator/{platform}.pt"),
-                                  generator or Path(f"models/generator/{platform}.pt"))
+                                  *_models(platform, evaluator, generator))
         except _subnet_errors(errors) as exc:
             fail(exc)
         write_json(metrics, result)
@@ -73,9 +77,8 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
 
         try:
             cfg, plat = _platform(params, platform, prepared)
-            card = run_export(cfg, plat, budget, out, supernet, prepared,
-                              evaluator or Path(f"models/evaluator/{platform}.pt"),
-                              generator or Path(f"models/generator/{platform}.pt"), finetune, force)
+            card = run_export(cfg, plat, budget, out, supernet, prepared, *_models(platform, evaluator, generator),
+                              finetune, force)
         except _subnet_errors(errors) as exc:
             fail(exc)
         lat, acc = card["latency_ms"], card["accuracy"]
