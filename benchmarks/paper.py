@@ -1,8 +1,11 @@
-"""The paper's experiments on NAS-Bench-201 device columns: NAG against every baseline (Tables 2–5,
-Figures 3 and 5), ≥ 3 seeds, equal query budgets. Stage ``paper`` of dvc.yaml; settings: ``paper:``.
+"""The paper's experiments: NAG against every baseline (Tables 2–5, Figures 3 and 5), ≥ 3 seeds, equal
+query budgets, on NAS-Bench-201 device columns (stage ``paper``) or on an mbv3 pipeline platform with
+supernet-measured accuracy and finetuned picks (``--mbv3``, stage ``paper_mbv3@<platform>``, see
+benchmarks/paper_mbv3.py). Settings: ``paper:``.
 
     python benchmarks/paper.py                         # params.yaml's devices and seeds
     python benchmarks/paper.py --devices pixel3 --seeds 0 --out /tmp/paper   # a quick look
+    python benchmarks/paper.py --mbv3 cpu-torch --out reports/paper-mbv3/cpu-torch
 
 Writes ``<out>/paper.json`` (every pick, timings, targets), ``<out>/tables/`` (``table2.md`` …
 ``table5.md``, ``README.md`` = all of them) and ``<out>/figures/`` (``fig3_<device>.png``, ``fig5_<device>.png``).
@@ -31,20 +34,15 @@ def _platform(table: str, device: str, metric: str):
     return resolve(PlatformConfig(f"nb201-{device}", kind="benchmark", file=table, device=device, metric=metric))
 
 
-def _mbv3_platform(params, name: str):
-    """An mbv3 platform of the pipeline, judged by its bundled accuracy predictor (gbr fitted on the 16k
-    supernet-labelled archs): the pipeline's own notion of accuracy there, so "predicted"."""
-    from nag.checkpoint import load_evaluator
-    from nag.platforms import resolve
+def make_platform(params, space: str, name: str, seed: int = 0):
+    """(platform, judge of what the generators sample, supernet oracle or None): an NB201 device column,
+    whose table answers both, or an mbv3 pipeline platform (benchmarks/paper_mbv3.py)."""
+    if space == "nb201":
+        plat = _platform(params.paper.table, name, params.paper.metric)
+        return plat, plat.accuracy, None
+    from benchmarks.paper_mbv3 import mbv3_platform
 
-    plat = resolve(params.platform(name), params.supernet)
-    _, judge, _ = load_evaluator(f"models/evaluator/{name}.pt", plat.space)
-    return replace(plat, accuracy=lambda archs: np.asarray(judge.predict(plat.space.features_batch(archs))))
-
-
-def make_platform(params, space: str, name: str):
-    cfg = params.paper
-    return _platform(cfg.table, name, cfg.metric) if space == "nb201" else _mbv3_platform(params, name)
+    return mbv3_platform(params, name, seed)
 
 
 def test_budgets(platform, cfg) -> np.ndarray:
@@ -55,7 +53,7 @@ def test_budgets(platform, cfg) -> np.ndarray:
 
 def _pick_row(p) -> dict:
     return {"budget": p.budget, "accuracy": p.accuracy, "latency": p.latency, "queried": p.n_queried,
-            "feasible_candidates": p.n_feasible, "arch": p.arch.arch_id}
+            "feasible_candidates": p.n_feasible, "arch": p.arch.arch_id, "tokens": [int(t) for t in p.arch.tokens]}
 
 
 def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dict:
@@ -69,7 +67,11 @@ def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dic
     torch.set_num_threads(1)
     params = load_params(params_path)
     cfg = params.paper
-    plat = make_platform(params, space, device)
+    plat, judge, oracle = make_platform(params, space, device, seed)
+    if space == "mbv3":
+        from benchmarks.paper_mbv3 import mbv3_params
+
+        params = mbv3_params(params)
     budgets = test_budgets(plat, cfg)
     t0 = time.perf_counter()
     res = run_all(plat, params, budgets, seed)
@@ -79,9 +81,12 @@ def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dic
     for name, r in res.items():
         out["methods"][name] = {"picks": [_pick_row(p) for p in r["picks"]], "queries": r["queries"],
                                 "samples": r["samples"], "seconds_per_budget": r["seconds_per_budget"],
-                                **{k: r[k] for k in ("train_seconds", "run_seconds") if k in r}}
-    # what each reward teaches its generator: 1,000 samples per budget, judged by the table (analysis only;
-    # no method sees these accuracies). Figure 3 shows two of the budgets.
+                                **{k: r[k] for k in ("train_seconds", "run_seconds", "query_seconds_per_budget",
+                                                     "search_seconds_per_budget") if k in r}}
+    if oracle is not None:
+        out["oracle"] = oracle.stats()
+    # what each reward teaches its generator: 1,000 samples per budget, judged by the table (mbv3: by the
+    # pipeline's predictor; analysis only, no method sees these accuracies). Figure 3 shows two budgets.
     out["generated"], out["hist"] = {}, {} if hist else None
     for name in ("nag", "pareto_no_accuracy", "mo_reward", "absolute_reward"):
         rows = []
@@ -92,7 +97,7 @@ def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dic
                 archs = [plat.space.from_tokens(t) for t in toks]
             else:
                 archs = sample_policy(res[name]["policies"][float(b)], plat.space, cfg.hist_samples)
-            lat, acc = np.asarray(plat.latency(archs)), np.asarray(plat.accuracy(archs))
+            lat, acc = np.asarray(plat.latency(archs)), np.asarray(judge(archs))
             ok = lat <= b
             rows.append({"budget": float(b), "feasible": float(ok.mean()), "mean_latency": float(lat.mean()),
                          "mean_accuracy_feasible": float(acc[ok].mean()) if ok.any() else None,
@@ -123,32 +128,58 @@ def k_job(params_path: str, device: str, seed: int, k: int) -> dict:
     return {"device": device, "seed": seed, "k": k, "train_seconds": train_s, **_pick_row(pick)}
 
 
+def _run(pool, calls: list[tuple], t0: float) -> list:
+    """Run ``(fn, *args)`` calls in ``pool`` (all queued at once), results in order, progress on stderr."""
+    futs = [pool.submit(fn, *args) for fn, *args in calls]
+    results = []
+    for i, f in enumerate(futs):
+        results.append(f.result())
+        typer.echo(f"[{i + 1}/{len(futs)}] {calls[i][0].__name__} done after {time.perf_counter() - t0:.0f} s",
+                   err=True)
+    return results
+
+
 def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Option(Path("reports/paper")),
          devices: list[str] = typer.Option(None, help="override paper.devices"),
          seeds: list[int] = typer.Option(None, help="override paper.seeds"),
-         workers: int = typer.Option(0, help="override paper.workers")) -> None:
+         workers: int = typer.Option(0, help="override paper.workers"),
+         mbv3: str = typer.Option("", help="instead of the NB201 device columns, this mbv3 pipeline platform "
+                                           "(benchmarks/paper_mbv3.py)")) -> None:
     from nag.config import load_params
 
     from benchmarks.paper_report import write_reports
 
     cfg = load_params(params).paper
-    devices_given = bool(devices)
-    devices, seeds = devices or list(cfg.devices), seeds or list(cfg.seeds)
+    seeds = seeds or list(cfg.seeds)
     n = workers or cfg.workers
-    mbv3 = list(cfg.mbv3_platforms) if not devices_given else []
-    jobs = [(str(params), "nb201", d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds]
-    jobs += [(str(params), "mbv3", m, s, False) for m in mbv3 for s in seeds]
-    kjobs = [(str(params), devices[0], s, k) for s in seeds for k in cfg.ks]
+    if mbv3:
+        from benchmarks.paper_mbv3 import check_inputs
+        from nag.cli import _errors, _fail
+
+        try:
+            check_inputs(load_params(params), mbv3)
+        except _errors() as exc:  # what the user has to fix: one line, exit code 2
+            _fail(exc)
+        jobs, kjobs = [(str(params), "mbv3", mbv3, s, s == seeds[0]) for s in seeds], []
+    else:
+        devices = devices or list(cfg.devices)
+        jobs = [(str(params), "nb201", d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds]
+        kjobs = [(str(params), devices[0], s, k) for s in seeds for k in cfg.ks]
     t0 = time.perf_counter()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    finetuned = None
     with ProcessPoolExecutor(max_workers=n) as pool:
-        futs = [pool.submit(job, *j) for j in jobs] + [pool.submit(k_job, *j) for j in kjobs]
-        results = []
-        for i, f in enumerate(futs):
-            results.append(f.result())
-            typer.echo(f"[{i + 1}/{len(futs)}] done after {time.perf_counter() - t0:.0f} s", err=True)
-    runs, ks = results[: len(jobs)], results[len(jobs):]
-    report = write_reports(out, load_params(params), runs, ks, time.perf_counter() - t0)
+        results = _run(pool, [(job, *j) for j in jobs] + [(k_job, *j) for j in kjobs], t0)
+        runs, ks = results[: len(jobs)], results[len(jobs):]
+        if mbv3:  # the picks of paper.finetune_seeds, distinct, spread over the workers
+            from benchmarks.paper_mbv3 import finetune_job, picks_to_finetune
+
+            tokens = list(picks_to_finetune(runs, cfg.finetune_seeds).values())
+            finetuned = {}
+            for part in _run(pool, [(finetune_job, str(params), mbv3, tokens[i::n]) for i in range(n)
+                                    if tokens[i::n]], t0):
+                finetuned.update(part)
+    report = write_reports(out, load_params(params), runs, ks, time.perf_counter() - t0, finetuned)
     typer.echo(json.dumps(report["targets"], indent=2))
 
 

@@ -40,6 +40,13 @@ def _file_hash(path: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
+def measurement_key(supernet_path: str | Path, cfg: AccuracyConfig) -> str:
+    """What a supernet measurement depends on: the supernet's bytes, the images and the calibration
+    batch (work files made under another key are not reused)."""
+    return json.dumps({"supernet": _file_hash(supernet_path), "val_images": cfg.val_images,
+                       "calib_images": cfg.calib_images, "seed": cfg.seed}, sort_keys=True)
+
+
 def _load_work(path: Path, key: str) -> dict:
     empty = {"key": key, "acc": {}, "repeat": {}}
     if not path.is_file():
@@ -74,8 +81,7 @@ def run_accuracy(space: MBV3Space, cfg: AccuracyConfig, archs_path: str | Path, 
     val = val.subset(cfg.val_images, cfg.seed)
     train, _ = load_images(prepared, "train", classes, norm=norm)
     calib = [train.subset(cfg.calib_images, cfg.seed + i) for i in (0, 1)]
-    key = json.dumps({"supernet": _file_hash(supernet_path), "val_images": cfg.val_images,
-                      "calib_images": cfg.calib_images, "seed": cfg.seed}, sort_keys=True)
+    key = measurement_key(supernet_path, cfg)
     work_path = Path(work_path)
     work = _load_work(work_path, key)
     resumed = len(work["acc"])

@@ -135,6 +135,59 @@ def test_new_device_subnets_registered_loadable_and_exported(project):
     shutil.rmtree(root / "exp")
 
 
+def test_paper_mbv3_half_on_the_added_device(project):
+    """benchmarks/paper.py --mbv3 on the device the inbox added: every method answers every budget; the
+    accuracies reported are supernet measurements (the oracle's work file holds them), queries stay within
+    M + C per budget, every seed-0 pick is finetuned; bad platform names are refused clearly."""
+    import sys
+
+    import pandas as pd
+    import yaml
+    from conftest import ROOT
+
+    root, _ = project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["paper"].update(seeds=[0], n_budgets=3, mbv3_candidates=4, hist_samples=50, workers=1,
+                           finetune_seeds=[0])
+    (root / "paper-params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    def paper(name):
+        return subprocess.run([sys.executable, str(ROOT / "benchmarks/paper.py"), "--params", "paper-params.yaml",
+                               "--mbv3", name, "--out", "paper-out"], cwd=root, capture_output=True, text=True,
+                              timeout=900)
+
+    try:
+        res = paper("gpu-tiny")
+        assert res.returncode == 0, res.stderr[-3000:]
+        rep = json.loads((root / "paper-out/paper.json").read_text())
+        measured = json.loads((root / "data/paper.work/gpu-tiny-s0.json").read_text())["acc"]
+        (run,) = rep["runs"]
+        m = min(len(pd.read_parquet(root / "data/archs.parquet")), params["dataset"]["train_size"])  # M
+        assert set(run["methods"]) == {"nag", "pareto_no_accuracy", "mo_reward", "absolute_reward", "independent",
+                                       "random", "evolution", "nsga2"}
+        picks = set()
+        for name, rec in run["methods"].items():
+            assert [p["budget"] for p in rec["picks"]] == run["budgets"], name
+            assert rec["queries"] <= m + 4 * 3, (name, rec["queries"])  # M + C per budget
+            for p in rec["picks"]:
+                assert p["accuracy"] == measured[p["arch"]], name  # measured through the supernet
+                picks.add(p["arch"])
+        assert set(rep["finetuned_archs"]) == picks
+        assert all(0 <= r["test_acc_after"] <= 100 for r in rep["finetuned_archs"].values())
+        assert set(rep["finetuned"]["methods"]) == set(run["methods"])
+        assert run["oracle"]["measured"] >= len(picks)
+        text = (root / "paper-out/tables/README.md").read_text()
+        assert "measured through the supernet" in text and "Finetuned subnets" in text
+        assert (root / "paper-out/figures/fig5_gpu-tiny.png").stat().st_size > 0
+        for bad, why in (("tiny-pixel3", "benchmark table"), ("nope", "unknown platform")):
+            res = paper(bad)
+            assert res.returncode == 2 and why in res.stderr, res.stderr[-2000:]
+    finally:
+        for p in ("paper-out", "data/paper.work"):
+            shutil.rmtree(root / p, ignore_errors=True)
+        (root / "paper-params.yaml").unlink(missing_ok=True)
+
+
 def test_bad_files_are_rejected_and_nothing_changes(project):
     root, _ = project
     inbox = root / "data/devices/incoming"

@@ -40,7 +40,8 @@ def make_project(root: Path, platforms: dict | None = None, **sections) -> Path:
     for folder in ("nag", "flows"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    stages["stages"].pop("paper")  # the paper's experiments (tests/unit/test_search.py) are not the pipeline's
+    for name in ("paper", "paper_mbv3"):  # the paper's experiments (tests/unit/test_search.py), not the pipeline
+        stages["stages"].pop(name)
     (root / "dvc.yaml").write_text(yaml.safe_dump(stages, sort_keys=False))
     (root / "data/benchmarks").mkdir(parents=True)
     shutil.copy(BENCH / "nb201.csv", root / "data/benchmarks/nb201.csv")
