@@ -49,7 +49,7 @@ class PaperConfig:
     budget_hi_pct: float = 90.0
     predictor: str = "gbr"  # the accuracy predictor every method scores with (fitted on the same M cells)
     mbv3_platforms: tuple[str, ...] = ()  # mbv3 pipeline platforms searched too (stage paper_mbv3@<p>)
-    mbv3_candidates: int = 16  # C on mbv3 platforms: supernet measurements per budget and method
+    mbv3_candidates: int = 4  # C on mbv3 platforms: supernet measurements per budget and method
     finetune_seeds: tuple[int, ...] = (0,)  # mbv3: these seeds' picks are finetuned and tested
     ks: tuple[int, ...] = (2, 5, 10, 30)  # Table 5, on the first device at its median-latency budget
     hist_samples: int = 1000  # Figure 3
