@@ -128,15 +128,22 @@ def k_job(params_path: str, device: str, seed: int, k: int) -> dict:
     return {"device": device, "seed": seed, "k": k, "train_seconds": train_s, **_pick_row(pick)}
 
 
-def _run(pool, calls: list[tuple], t0: float) -> list:
-    """Run ``(fn, *args)`` calls in ``pool`` (all queued at once), results in order, progress on stderr."""
-    futs = [pool.submit(fn, *args) for fn, *args in calls]
+def _collect(futs: list, t0: float, what: list[str]) -> list:
+    """Results of ``futs`` in order, a progress line on stderr as each arrives."""
     results = []
-    for i, f in enumerate(futs):
+    for i, (f, name) in enumerate(zip(futs, what)):
         results.append(f.result())
-        typer.echo(f"[{i + 1}/{len(futs)}] {calls[i][0].__name__} done after {time.perf_counter() - t0:.0f} s",
-                   err=True)
+        typer.echo(f"[{i + 1}/{len(futs)}] {name} done after {time.perf_counter() - t0:.0f} s", err=True)
     return results
+
+
+def _finetune(pool, params: str, name: str, runs: list[dict], seeds, chunk: int = 4) -> list:
+    """Queue the finetuning of the distinct picks of ``seeds`` in chunks (futures): a worker that would
+    wait for the last search picks them up meanwhile."""
+    from benchmarks.paper_mbv3 import finetune_job, picks_to_finetune
+
+    tokens = list(picks_to_finetune(runs, seeds).values())
+    return [pool.submit(finetune_job, params, name, tokens[i:i + chunk]) for i in range(0, len(tokens), chunk)]
 
 
 def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Option(Path("reports/paper")),
@@ -169,16 +176,17 @@ def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Opt
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     finetuned = None
     with ProcessPoolExecutor(max_workers=n) as pool:
-        results = _run(pool, [(job, *j) for j in jobs] + [(k_job, *j) for j in kjobs], t0)
-        runs, ks = results[: len(jobs)], results[len(jobs):]
-        if mbv3:  # the picks of paper.finetune_seeds, distinct, spread over the workers
-            from benchmarks.paper_mbv3 import finetune_job, picks_to_finetune
-
-            tokens = list(picks_to_finetune(runs, cfg.finetune_seeds).values())
-            finetuned = {}
-            for part in _run(pool, [(finetune_job, str(params), mbv3, tokens[i::n]) for i in range(n)
-                                    if tokens[i::n]], t0):
-                finetuned.update(part)
+        futs = [pool.submit(job, *j) for j in jobs] + [pool.submit(k_job, *j) for j in kjobs]
+        names = [f"search {j[2]} seed {j[3]}" for j in jobs] + [f"K={j[3]} seed {j[2]}" for j in kjobs]
+        ft = []
+        if mbv3:  # as soon as the seeds to finetune are searched (the others may still run)
+            ft_seeds = [s for s in seeds if s in cfg.finetune_seeds]
+            done = [f.result() for f, j in zip(futs, jobs) if j[3] in ft_seeds]
+            ft = _finetune(pool, str(params), mbv3, done, ft_seeds)
+        results = _collect(futs + ft, t0, names + [f"finetune chunk {i + 1}" for i in range(len(ft))])
+        runs, ks = results[: len(jobs)], results[len(jobs): len(futs)]
+        if mbv3:
+            finetuned = {k: v for part in results[len(futs):] for k, v in part.items()}
     report = write_reports(out, load_params(params), runs, ks, time.perf_counter() - t0, finetuned)
     typer.echo(json.dumps(report["targets"], indent=2))
 

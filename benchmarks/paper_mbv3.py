@@ -3,7 +3,8 @@
 
 - **Accuracy queries are supernet evaluations** (:class:`nag.supernet.oracle.SupernetOracle`: the subnet's
   accuracy on the validation split, BatchNorm recalibrated, exactly as the ``accuracy`` stage measures),
-  so a query costs ~1 s and every method gets ``paper.mbv3_candidates`` of them per budget.
+  so a query costs 2.7–4.5 s on a 2-core CPU and every method gets ``paper.mbv3_candidates`` of them per
+  budget.
 - Every method starts from the same M-sample of the 16k archs, with the pipeline's accuracy column (its
   supernet-measured rows and the accuracy stage's predictor for the rest) and the same predictor fitted
   on it; latency is the platform's latency table and model (LUT + correction for local platforms).

@@ -49,6 +49,9 @@ def test_oracle_equals_the_accuracy_stage_and_caches(setup):
     # a new process resumes from the work file
     again = SupernetOracle.load(space, tmp / "supernet.pt", prepared, TINY_ACC, work)
     assert again(measured[:6]).tolist() == got[:6].tolist() and again.measured == 0
+    # what the measurements cost is remembered too: a resumed run reports the same figure
+    assert again.stats()["seconds_per_measurement"] == pytest.approx(oracle.stats()["seconds_per_measurement"])
+    assert again.stats()["seconds_per_measurement"] > 0
     # other settings or another supernet: nothing in the work file applies
     other = SupernetOracle.load(space, tmp / "supernet.pt", prepared, replace(TINY_ACC, calib_images=16), work)
     assert other.cache == {}

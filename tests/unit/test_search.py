@@ -41,6 +41,20 @@ def test_rewards_match_their_formulas(problem):
         np.testing.assert_allclose(policy.absolute_reward(problem, b)(toks), acc - 7.0 * np.abs(lat / b - 1))
 
 
+def test_remembered_latency_and_predictions_equal_the_functions(problem, platform):
+    rng = np.random.default_rng(5)
+    toks = np.array([problem.space.random_tokens(rng) for _ in range(50)])
+    toks = np.concatenate([toks, toks[:20]])  # repeats are answered from memory
+    archs = [problem.space.from_tokens(t) for t in toks]
+    calls = problem.predictor_calls
+    np.testing.assert_array_equal(problem.latency_tokens(toks), platform.latency(archs))
+    np.testing.assert_array_equal(problem.latency(archs[::-1]), platform.latency(archs[::-1]))
+    want = problem.predictor.predict(problem.space.features_batch(archs))
+    np.testing.assert_allclose(problem.predict_tokens(toks), want)
+    np.testing.assert_allclose(problem.predict(archs), want)
+    assert problem.predictor_calls - calls == 2 * len(toks)  # every scored arch counts, remembered or not
+
+
 def test_per_budget_reinforce_learns_its_reward(problem):
     def reward(tokens):  # token 2 at decision 0 is good, anything else bad
         return (tokens[:, 0] == 2).astype(np.float64)
