@@ -31,60 +31,45 @@ class Pick:
     n_feasible: int
 
 
-class _Memo:
-    """A latency function remembered per architecture: policies and evolution propose the same archs
-    over and over, and a latency model outside its table (LUT sums) costs ~1 ms of Python per arch.
-    Only speed changes (the values are the function's); a remembered arch is answered from ``values``."""
-
-    def __init__(self, fn: Callable[[Sequence[Arch]], np.ndarray]) -> None:
-        self.fn = fn
-        self.values: dict[str, float] = {}
-
-    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        todo = list({a.arch_id: a for a in archs if a.arch_id not in self.values}.values())
-        if todo:
-            self.values.update(zip((a.arch_id for a in todo), np.asarray(self.fn(todo), dtype=np.float64)))
-        return np.array([self.values[a.arch_id] for a in archs], dtype=np.float64)
-
-
-def _by_tokens(cache: dict[bytes, float], tokens: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``fn(tokens)`` with rows seen before answered from ``cache`` (keyed by the row's bytes)."""
-    tokens = np.ascontiguousarray(tokens, dtype=np.int64)
-    keys = [row.tobytes() for row in tokens]
-    miss = list({k: i for i, k in enumerate(keys) if k not in cache}.items())
+def _remembered(cache: dict, keys: list, items: Sequence, fn: Callable) -> np.ndarray:
+    """``fn(items)`` with the items whose key was seen before answered from ``cache``; each new key is
+    computed once, all of them in one call of ``fn``. Policies and evolution propose the same archs over
+    and over, and a latency model outside its table costs ~1 ms of Python per arch: only speed changes."""
+    miss = {k: i for i, k in enumerate(keys) if k not in cache}
     if miss:
-        cache.update(zip((k for k, _ in miss), np.asarray(fn(tokens[[i for _, i in miss]]), dtype=np.float64)))
+        cache.update(zip(miss, np.asarray(fn([items[i] for i in miss.values()]), dtype=np.float64)))
     return np.array([cache[k] for k in keys], dtype=np.float64)
 
 
 @dataclass
 class SearchProblem:
     space: SearchSpace
-    latency: Callable[[Sequence[Arch]], np.ndarray]
+    latency_fn: Callable[[Sequence[Arch]], np.ndarray]  # the platform's latency (see :meth:`latency`)
     oracle: Callable[[Sequence[Arch]], np.ndarray]  # true accuracy: every distinct arch read is a query
     data: ArchDataset
     predictor: object  # scikit-learn regressor on space features
     candidates: int = 64  # C: accuracy queries per budget when finishing
     seed: int = 0
     predictor_calls: int = field(default=0, init=False)  # every scored arch counts, remembered or not
-    _predicted: dict[bytes, float] = field(default_factory=dict, init=False, repr=False)
-    _latency_of: dict[bytes, float] = field(default_factory=dict, init=False, repr=False)
+    _predicted: dict[tuple, float] = field(default_factory=dict, init=False, repr=False)
+    _latency_of: dict[tuple, float] = field(default_factory=dict, init=False, repr=False)  # by tokens
 
-    def __post_init__(self) -> None:
-        self.latency = _Memo(self.latency)
+    def latency(self, archs: Sequence[Arch]) -> np.ndarray:
+        return _remembered(self._latency_of, [a.tokens for a in archs], archs, self.latency_fn)
+
+    def latency_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        rows = np.asarray(tokens, dtype=np.int64).tolist()  # a row and its canonical arch share one answer
+        return _remembered(self._latency_of, list(map(tuple, rows)), rows,
+                           lambda new: self.latency_fn([self.space.from_tokens(r) for r in new]))
 
     def predict(self, archs: Sequence[Arch]) -> np.ndarray:
-        if not archs:
-            return np.zeros(0)
-        return self.predict_tokens(np.array([a.tokens for a in archs]))
+        return self.predict_tokens(np.array([a.tokens for a in archs], dtype=np.int64))
 
     def predict_tokens(self, tokens: np.ndarray) -> np.ndarray:
         self.predictor_calls += len(tokens)
-        return _by_tokens(self._predicted, tokens,
-                          lambda t: self.predictor.predict(self.space.features_from_tokens(t)))
-
-    def latency_tokens(self, tokens: np.ndarray) -> np.ndarray:
-        return _by_tokens(self._latency_of, tokens, lambda t: self.latency([self.space.from_tokens(r) for r in t]))
+        rows = np.asarray(tokens, dtype=np.int64).tolist()
+        return _remembered(self._predicted, list(map(tuple, rows)), rows,
+                           lambda new: self.predictor.predict(self.space.features_from_tokens(np.array(new))))
 
     def counter(self) -> QueryCounter:
         """A fresh query counter (the dataset's archs count as paid)."""

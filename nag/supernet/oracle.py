@@ -2,10 +2,10 @@
 supernet, its BatchNorm recalibrated, and its accuracy measured on the validation split — the same
 measurement (images, calibration batch, settings) as the ``accuracy`` stage's measured rows.
 
-A measurement takes 2.7 s (2 threads) to 4.5 s (1 thread) on a 2-core CPU, so answers are kept in a work file keyed by ``arch_id``
-and by what they depend on (the supernet's bytes and the settings): a rerun, or a second method asking
-about the same architecture, costs nothing. The file is written atomically every few measurements, so an
-interrupted run resumes with the next unmeasured architecture.
+A measurement takes 2.7 s (2 threads) to 4.6 s (1 thread) on a 2-core CPU, so answers are kept in a work
+file keyed by ``arch_id`` and by what they depend on (the supernet's bytes and the settings): a rerun, or a
+second method asking about the same architecture, costs nothing. The file is written atomically every few
+measurements, so an interrupted run resumes with the next unmeasured architecture.
 
 Example::
 
