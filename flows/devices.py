@@ -34,10 +34,19 @@ class DeviceError(ValueError):
 
 def table_column(path: Path, column: str) -> pd.DataFrame:
     """One device of a multi-device table, in the measurement-file schema."""
-    df = pd.read_csv(path)
+    from nag.data.benchmarks import TableError, read_csv_table
+
+    try:
+        df = read_csv_table(path)
+    except TableError as exc:
+        raise DeviceError(f"{exc}; --column needs a CSV table with columns ks, e, d and lat_*") from None
     if column not in df.columns:
         lat = [c for c in df.columns if c.startswith("lat_")]
         raise DeviceError(f"{path} has no column {column!r}; its latency columns: {lat}")
+    missing = [c for c in ("ks", "e", "d") if c not in df.columns]
+    if missing:
+        raise DeviceError(f"{path} lacks the architecture column(s) {missing}: --column takes a table with ks, e, d "
+                          f"(OFA lists) and lat_* columns, such as data/benchmarks/ofa_gpu_latency.csv")
     out = df[["ks", "e", "d"]].copy()
     if "r" in df.columns:
         out["resolution"] = df["r"]
@@ -62,11 +71,14 @@ def _insert_platform(text: str, name: str, entry: dict) -> str:
 def add_device(name: str, source: Path, column: str | None = None, resolution: int = 0,
                params_path: Path = Path("params.yaml"), devices_dir: Path = Path("data/devices")) -> dict:
     """Validate ``source`` and register it as platform ``name``; returns the validation report."""
-    from nag.config import load_params
+    from nag.config import ConfigError, load_params
     from nag.latency.predictor import imagenet_space, read_measurements
 
     if not NAME_RE.match(name):
         raise DeviceError(f"device name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 63)")
+    if resolution < 0:
+        raise DeviceError(f"--resolution {resolution}: give the input resolution in pixels (e.g. 224), or 0 for "
+                          f"the largest the file measured")
     params = load_params(params_path)
     if name in {p.name for p in params.platforms}:
         raise DeviceError(f"platform {name!r} already exists in {params_path}; choose another name")
@@ -75,14 +87,12 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
         raise DeviceError(f"{target} already exists; choose another name or remove it first")
     if not source.is_file():
         raise DeviceError(f"{source}: no such file")
-    devices_dir.mkdir(parents=True, exist_ok=True)
     tmp = devices_dir / f".{name}.csv.tmp"
+    staged = params_path.with_name(f".{params_path.name}.tmp")
     try:
-        if column:
-            table_column(source, column).to_csv(tmp, index=False)
-        else:
-            tmp.write_bytes(source.read_bytes())
-        parsed = read_measurements(tmp, imagenet_space())
+        # parse the user's file itself, so every message names it (the copy is written only once it passed)
+        frame = table_column(source, column) if column else None
+        parsed = read_measurements(source, imagenet_space(), frame)
         results = run_suite(f"measurements_{name}", parsed, measurement_expectations(params.latency))
         report = {"platform": name, "kind": "imported", "success": all(r["success"] for r in results),
                   "n_expectations": len(results), "n_failed": sum(not r["success"] for r in results),
@@ -92,19 +102,23 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
         entry = {"kind": "imported", "file": target.as_posix()}
         if resolution:
             entry["resolution"] = resolution
-        new_text = _insert_platform(params_path.read_text(), name, entry)
-        staged = params_path.with_name(f".{params_path.name}.tmp")
-        staged.write_text(new_text)
+        staged.write_text(_insert_platform(params_path.read_text(), name, entry))
         try:
             load_params(staged).platform(name)  # the edited file must parse and hold the new platform
-        except Exception:
-            staged.unlink()
-            raise
+        except ConfigError as exc:
+            raise DeviceError(f"adding {name!r} would make {params_path} invalid "
+                              f"({str(exc).replace(str(staged), str(params_path))}); nothing was changed") from None
+        devices_dir.mkdir(parents=True, exist_ok=True)
+        if column:
+            frame.to_csv(tmp, index=False)
+        else:
+            tmp.write_bytes(source.read_bytes())
         os.replace(tmp, target)
         os.replace(staged, params_path)
         return report
     finally:
         tmp.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
 
 
 @app.callback()

@@ -23,8 +23,9 @@ class BudgetError(ValueError):
 
 
 def make_budgets(latencies: np.ndarray, k: int, lo_pct: float, hi_pct: float) -> np.ndarray:
-    """K budgets evenly spaced between two percentiles of the dataset's latencies."""
+    """K budgets evenly spaced between two percentiles of the dataset's (finite) latencies."""
     lat = np.asarray(latencies, dtype=np.float64)
+    lat = lat[np.isfinite(lat)]  # a table's cells that are no network (infinite latency) are never budgets
     if k < 2:
         raise ValueError(f"need at least 2 budgets, got K={k}")
     if not 0 <= lo_pct < hi_pct <= 100:

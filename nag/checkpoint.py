@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from nag.atomic import write_with
@@ -41,8 +42,14 @@ def save_object(path: str | Path, obj: dict) -> None:
 
 def load_object(path: str | Path, kind: str) -> dict:
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a {kind} checkpoint: pass the checkpoint file itself "
+                              f"(e.g. models/{kind}/<platform>.pt)")
     if not path.is_file():
         raise CheckpointError(f"missing {kind} checkpoint {path}: run its stage first (dvc repro)")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes), not a {kind} checkpoint: an interrupted copy? "
+                              f"rerun the stage that writes it (dvc repro) or pass another file")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # truncated or foreign files raise many types
@@ -52,13 +59,18 @@ def load_object(path: str | Path, kind: str) -> dict:
     return obj
 
 
-def _check_meta(obj: dict, space: SearchSpace, path: str | Path, k: int | None) -> None:
+def _check_meta(obj: dict, space: SearchSpace, path: str | Path, k: int | None, platform: str | None) -> None:
     want = _space_meta(space)
     got = {key: obj["meta"].get(key) for key in want}
     if got != want:
         raise CheckpointError(f"{path} was trained for space {got['space']!r} {got}, not {want}")
     if k is not None and len(obj["meta"]["budgets"]) != k:
-        raise CheckpointError(f"{path} was trained with K={len(obj['meta']['budgets'])} budgets, expected K={k}")
+        raise CheckpointError(f"{path} was trained with K={len(obj['meta']['budgets'])} budgets, but budgets.k is "
+                              f"{k}: retrain it (dvc repro) or set budgets.k back to {len(obj['meta']['budgets'])}")
+    trained_for = obj["meta"].get("platform")
+    if platform is not None and trained_for is not None and trained_for != platform:
+        raise CheckpointError(f"{path} was trained for platform {trained_for!r}, not {platform!r}: pass "
+                              f"{platform}'s own checkpoint (models/<stage>/{platform}.pt)")
 
 
 def save_evaluator(path: str | Path, model: Evaluator, cfg: EvaluatorConfig, space: SearchSpace,
@@ -68,10 +80,12 @@ def save_evaluator(path: str | Path, model: Evaluator, cfg: EvaluatorConfig, spa
                  "state": model.state_dict(), "predictor": pickle.dumps(predictor) if predictor else None})
 
 
-def load_evaluator(path: str | Path, space: SearchSpace, k: int | None = None) -> tuple[Evaluator, Any, dict]:
-    """Returns (evaluator in eval mode, accuracy predictor or None, meta)."""
+def load_evaluator(path: str | Path, space: SearchSpace, k: int | None = None,
+                   platform: str | None = None) -> tuple[Evaluator, Any, dict]:
+    """Returns (evaluator in eval mode, accuracy predictor or None, meta); refuses a checkpoint of another
+    space, another K, or (given ``platform``) another platform."""
     obj = load_object(path, "evaluator")
-    _check_meta(obj, space, path, k)
+    _check_meta(obj, space, path, k, platform)
     cfg = EvaluatorConfig(**obj["config"])
     model = Evaluator(space.feature_dim, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim,
                       one_hot=cfg.budget_input == "onehot")
@@ -88,9 +102,15 @@ def save_generator(path: str | Path, gen: Generator, cfg: GeneratorConfig, space
                  "state": gen.state_dict()})
 
 
-def load_generator(path: str | Path, space: SearchSpace, k: int | None = None) -> tuple[Generator, dict]:
+def load_generator(path: str | Path, space: SearchSpace, k: int | None = None, platform: str | None = None,
+                   budgets: list[float] | None = None) -> tuple[Generator, dict]:
+    """Returns (generator in eval mode, meta); refuses as :func:`load_evaluator` does, and (given
+    ``budgets``: its evaluator's grid) a generator trained on another budget grid."""
     obj = load_object(path, "generator")
-    _check_meta(obj, space, path, k)
+    _check_meta(obj, space, path, k, platform)
+    if budgets is not None and not np.allclose(obj["meta"]["budgets"], budgets, rtol=1e-9, atol=0):
+        raise CheckpointError(f"{path} was trained on budgets {np.round(obj['meta']['budgets'], 4).tolist()} ms, "
+                              f"not its evaluator's {np.round(budgets, 4).tolist()}: retrain the generator (dvc repro)")
     cfg = GeneratorConfig(**obj["config"])
     gen = Generator(space.vocab_sizes, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim)
     gen.load_state_dict(obj["state"])

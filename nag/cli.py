@@ -11,7 +11,8 @@ from pathlib import Path
 
 import typer
 
-from nag.config import ConfigError, load_params
+from nag.cli_common import PARAMS, fail as _fail, read_params
+from nag.config import ConfigError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -22,12 +23,6 @@ def _root() -> None:
     """NAG: the most accurate architecture that fits a latency budget, per device."""
 
 
-PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read")
-
-
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
 
 
 @app.command()
@@ -41,7 +36,7 @@ def prepare(
     from nag.data.fashion_mnist import DatasetError, prepare as run_prepare
 
     try:
-        cfg = load_params(params)
+        cfg = read_params(params)
         result = run_prepare(cfg.data, out)
     except (ConfigError, DatasetError) as exc:
         _fail(exc)
@@ -56,7 +51,7 @@ def _platform(params_path: Path, name: str, prepared: Path | None = None, latenc
     (defaults: the paths dvc.yaml writes)."""
     from nag.platforms import PlatformFiles, resolve
 
-    params = load_params(params_path)
+    params = read_params(params_path)
     plat = params.platform(name)
     d = PlatformFiles.default(name)
     files = PlatformFiles(prepared or d.prepared, latency or d.latency, model or d.model, archs or d.archs,
@@ -215,7 +210,7 @@ def benchmark_nb201(
     from nag.platforms import resolve
 
     try:
-        cfg = load_params(params)
+        cfg = read_params(params)
         plat = resolve(PlatformConfig(f"nb201-{device}", file=str(table), device=device, metric=metric))
         report = run_nb201_benchmark(plat, cfg, train_size, seed)
     except (*_errors(), ValueError) as exc:

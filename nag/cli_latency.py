@@ -8,9 +8,8 @@ from pathlib import Path
 
 import typer
 
-from nag.config import load_params
+from nag.cli_common import PARAMS, read_params
 
-PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read")
 
 
 def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callable[[], tuple]) -> None:
@@ -35,7 +34,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
         out = out or Path(f"data/latency/{platform}.parquet")
         metrics = metrics or Path(f"reports/metrics/latency/{platform}.json")
         try:
-            cfg = load_params(params)
+            cfg = read_params(params)
             plat = cfg.platform(platform)
             space = None if plat.kind == "benchmark" else make_space(cfg.supernet, prepared)
             result = run_latency(plat, cfg.latency, space, archs, out, model or Path(f"models/latency/{platform}.pkl"),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read")
+from nag.cli_common import PARAMS
+
 PREPARED = typer.Option(Path("data/prepared"), help="output of the prepare stage")
 SUPERNET = typer.Option(Path("models/supernet.pt"), help="the trained supernet")
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from params.yaml")

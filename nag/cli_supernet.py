@@ -8,9 +8,8 @@ from pathlib import Path
 
 import typer
 
-from nag.config import load_params
+from nag.cli_common import PARAMS, read_params
 
-PARAMS = typer.Option(Path("params.yaml"), "--params", help="params.yaml to read")
 PREPARED = typer.Option(Path("data/prepared"), help="output of the prepare stage")
 
 
@@ -31,7 +30,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
         from nag.supernet.stages import run_train_supernet
 
         try:
-            result = run_train_supernet(load_params(params).supernet, prepared, out, work)
+            result = run_train_supernet(read_params(params).supernet, prepared, out, work)
         except errors() as exc:
             fail(exc)
         finally:
@@ -54,7 +53,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
         from nag.supernet.stages import run_sample_archs
 
         try:
-            cfg = load_params(params)
+            cfg = read_params(params)
             result = run_sample_archs(make_space(cfg.supernet, prepared), cfg.archs, out)
         except errors() as exc:
             fail(exc)
@@ -77,7 +76,7 @@ def register(app: typer.Typer, fail: Callable[[Exception], None], errors: Callab
         from nag.supernet.data import make_space
 
         try:
-            cfg = load_params(params)
+            cfg = read_params(params)
             result = run_accuracy(make_space(cfg.supernet, prepared), cfg.accuracy, archs, supernet, prepared,
                                   out, work)
         except errors() as exc:

@@ -10,6 +10,7 @@ import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -23,6 +24,7 @@ from nag.config_mbv3 import (  # noqa: F401  (re-exported: callers import every 
     PhaseConfig,
     SupernetConfig,
 )
+from nag.config_rules import check_rules
 from nag.config_ops import OrchestrationConfig, PaperConfig, RegistryConfig  # noqa: F401  (re-exported)
 
 
@@ -164,13 +166,15 @@ class Params:
             if p.name == name:
                 return p
         known = ", ".join(p.name for p in self.platforms) or "none"
-        raise ConfigError(f"unknown platform {name!r}; params.yaml declares: {known}")
+        raise ConfigError(f"unknown platform {name!r}; the params file declares: {known}")
 
 
 def _build(cls: type, raw: Any, where: str) -> Any:
-    """Instantiate dataclass ``cls`` from a mapping, recursively, rejecting unknown keys."""
+    """Instantiate dataclass ``cls`` from a mapping, recursively, rejecting unknown keys (``where``: the
+    setting's dotted name, e.g. ``budgets``)."""
     if raw is None:
         raw = {}
+    where = where or "top level"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
     hints = typing.get_type_hints(cls)
@@ -180,11 +184,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(names)}")
     kwargs = {}
     for key, value in raw.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value, f"{where}.{key}")
-        else:
-            kwargs[key] = _coerce(hint, value, f"{where}.{key}")
+        kwargs[key] = _coerce(hints[key], value, key if where == "top level" else f"{where}.{key}")
     try:
         return cls(**kwargs)
     except TypeError as exc:  # a required key is missing
@@ -193,6 +193,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
+    if hint is tuple[PlatformConfig, ...]:  # a mapping name -> settings in the file: named by name
+        return tuple(_build(PlatformConfig, v, f"platforms.{v['name']}") for v in value)
     if origin in (tuple, list):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
@@ -214,47 +216,69 @@ def params_to_dict(params: Params) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(params)))
 
 
-def params_from_dict(raw: dict, where: str = "params") -> Params:
-    """The inverse of :func:`params_to_dict` (a model bundle's snapshot of params.yaml)."""
-    return _build(Params, raw, where)
+def _checked(raw: dict) -> Params:
+    params = _build(Params, raw, "")
+    check_rules(params, ConfigError)
+    for p in params.platforms:
+        check_platform(p)
+    return params
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    """Parse params.yaml into :class:`Params` (missing sections take their defaults)."""
+def params_from_dict(raw: dict, where: str = "bundled params") -> Params:
+    """The inverse of :func:`params_to_dict` (a model bundle's snapshot of params.yaml), checked as
+    :func:`load_params` checks the file."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("platforms", []), list) or \
+            not all(isinstance(p, dict) and "name" in p for p in raw.get("platforms", [])):
+        raise ConfigError(f"{where}: not a params snapshot (a mapping with a list of named platforms)")
+    try:
+        return _checked(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | None = None) -> Params:
+    """Parse and check params.yaml into :class:`Params`. Every value is checked against
+    :mod:`nag.config_rules`; an error names ``path`` and the setting. A section the file lacks takes the
+    code's defaults (the dataclass defaults above); ``note`` (the CLI: stderr) is told which."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"missing {path}: run from the project root or pass --params")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse {path}: {exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot parse {path} as YAML ({exc.__class__.__name__}); fix its syntax") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     if "benchmarks" in raw:
-        raise ConfigError(f"{path.name}: the benchmarks: section is now part of platforms: (kind: benchmark); "
+        raise ConfigError(f"{path}: the benchmarks: section is now part of platforms: (kind: benchmark); "
                           f"move its entries there")
     if "platforms" in raw:
         plats = raw["platforms"]
         if not plats:
-            raise ConfigError(f"{path.name}: platforms: is empty; declare at least one platform "
+            raise ConfigError(f"{path}: platforms: is empty; declare at least one platform "
                               f"(kind local, imported or benchmark; see README)")
         if not isinstance(plats, dict):
-            raise ConfigError(f"{path.name}: platforms must be a mapping of name -> settings")
-        raw = {**raw, "platforms": [{**(v or {}), "name": str(k)} for k, v in plats.items()]}
-    params = _build(Params, raw, path.name)
-    if params.orchestration.runner not in ("local", "dask") or params.orchestration.workers < 1:
-        raise ConfigError(f"{path.name}: orchestration.runner must be local or dask and workers >= 1")
-    for p in params.platforms:
-        check_platform(p, path.name)
+            raise ConfigError(f"{path}: platforms must be a mapping of name -> settings")
+        bad = [k for k, v in plats.items() if not isinstance(v, dict)]
+        if bad:
+            raise ConfigError(f"{path}: platforms.{bad[0]} must be a mapping of settings (kind, file, ...)")
+        raw = {**raw, "platforms": [{**v, "name": str(k)} for k, v in plats.items()]}
+    try:
+        params = _checked(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    defaulted = [f.name for f in dataclasses.fields(Params) if f.name not in raw and f.name != "platforms"]
+    if note and defaulted:
+        note(f"note: {path} has no {', '.join(defaulted)} section(s): the code defaults apply (see nag/config.py)")
     return params
 
 
-def check_platform(p: PlatformConfig, where: str = "params.yaml") -> None:
+def check_platform(p: PlatformConfig) -> None:
     """Refuse an entry whose kind or kind-specific settings are wrong."""
     if p.kind not in PLATFORM_KINDS:
-        raise ConfigError(f"{where}: platform {p.name!r} has unknown kind {p.kind!r}; known: {', '.join(PLATFORM_KINDS)}")
+        raise ConfigError(f"platforms.{p.name}.kind = {p.kind!r}: must be one of {', '.join(PLATFORM_KINDS)}")
     if p.kind == "local" and p.runtime not in LOCAL_RUNTIMES:
-        raise ConfigError(f"{where}: platform {p.name!r}: runtime {p.runtime!r} is not one of {', '.join(LOCAL_RUNTIMES)}")
+        raise ConfigError(f"platforms.{p.name}.runtime = {p.runtime!r}: must be one of {', '.join(LOCAL_RUNTIMES)}")
     if not p.file:
-        raise ConfigError(f"{where}: platform {p.name!r} names no file (its measurements, or for local "
+        raise ConfigError(f"platforms.{p.name} names no file (its measurements, or for local "
                           f"platforms data/devices/machine.json)")

@@ -58,8 +58,9 @@ class Choice:
     rounds: int
 
 
-def check_budget(budget: float, cheapest: float, platform: str = "this platform") -> float:
-    """Refuse budgets that are not positive numbers or lie below the cheapest architecture."""
+def check_budget(budget: float, cheapest: float, platform: str = "this platform", cheapest_arch: str = "") -> float:
+    """Refuse budgets that are not positive numbers or lie below the cheapest architecture (described by
+    ``cheapest_arch`` when given)."""
     try:
         budget = float(budget)
     except (TypeError, ValueError):
@@ -69,7 +70,7 @@ def check_budget(budget: float, cheapest: float, platform: str = "this platform"
     if budget < cheapest:
         raise BudgetError(
             f"budget {budget:g} ms is below the cheapest architecture on {platform} "
-            f"({cheapest:.4g} ms); ask for at least {cheapest:.4g} ms"
+            f"({cheapest:.4g} ms{', ' + cheapest_arch if cheapest_arch else ''}); ask for at least {cheapest:.4g} ms"
         )
     return budget
 
@@ -112,7 +113,7 @@ def _draw(gen: Generator, budgets: Sequence[float], per_budget: int, widen: floa
 
 def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], latency_fn: LatencyFn,
                   cfg: InferConfig, score_fn: ScoreFn, accuracy_fn: AccuracyFn | None = None,
-                  cheapest: float = 0.0, platform: str = "this platform",
+                  cheapest: float = 0.0, platform: str = "this platform", cheapest_arch: str = "",
                   known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None = None,
                   known_margin: float = 0.0) -> list[Choice]:
     """Best architecture for each budget (all budgets are checked before any work is done).
@@ -129,7 +130,7 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
     if accuracy_fn is None and not getattr(score_fn, "is_accuracy", False):
         known = None  # evaluator rewards are not on the accuracy scale
     margin = known_margin if accuracy_fn is None else 0.0
-    budgets = [check_budget(b, cheapest, platform) for b in budgets]
+    budgets = [check_budget(b, cheapest, platform, cheapest_arch) for b in budgets]
     per_budget = max(cfg.candidates, min(cfg.pool, cfg.max_total_samples // max(len(budgets), 1)))
     torch.manual_seed(cfg.seed)
     cand = _Candidates(space, latency_fn)

@@ -60,7 +60,7 @@ def _known_payload(data: ArchDataset) -> dict:
 def run_train_generator(params: Params, platform: Platform, evaluator_path: str | Path, out: str | Path,
                         progress: bool = True) -> dict:
     """REINFORCE the generator against the trained evaluator over all K budgets."""
-    evaluator, _, meta = load_evaluator(evaluator_path, platform.space, params.budgets.k)
+    evaluator, _, meta = load_evaluator(evaluator_path, platform.space, params.budgets.k, platform.name)
     gen, metrics = train_generator(platform.space, evaluator, params.generator, progress)
     save_generator(out, gen, params.generator, platform.space, extra={"platform": platform.name})
     metrics.pop("config")
@@ -74,8 +74,9 @@ class Generated:
                  generator_path: str | Path) -> None:
         self.params, self.platform = params, platform
         space = platform.space
-        self.evaluator, self.predictor, ev_meta = load_evaluator(evaluator_path, space)
-        self.generator, meta = load_generator(generator_path, space, len(ev_meta["budgets"]))
+        k, name = params.budgets.k, platform.name
+        self.evaluator, self.predictor, ev_meta = load_evaluator(evaluator_path, space, k, name)
+        self.generator, meta = load_generator(generator_path, space, k, name, ev_meta["budgets"])
         self.budgets = np.asarray(meta["budgets"])
         kn = ev_meta["known"]
         self.known = ([space.from_tokens(t) for t in kn["tokens"]], np.asarray(kn["accuracy"]),
@@ -88,7 +89,8 @@ class Generated:
         p = self.platform
         counter = None if zero_query or p.accuracy is None else QueryCounter(p.accuracy, self.known[0])
         choices = generate_many(self.generator, p.space, budgets, p.latency, self.params.infer, self.score,
-                                counter, cheapest=p.cheapest, platform=p.name, known=self.known,
+                                counter, cheapest=p.cheapest, platform=p.name, cheapest_arch=p.cheapest_arch(),
+                                known=self.known,
                                 known_margin=self.margin)
         return choices, (counter.queries - counter.initial) if counter else 0
 

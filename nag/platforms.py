@@ -70,6 +70,13 @@ class Platform:
     def cheapest(self) -> float:
         return self.latency.min if self.cheapest_ms is None else self.cheapest_ms
 
+    def cheapest_arch(self) -> str:
+        """The cheapest network of a table, described (``""`` where the cheapest is not a table row)."""
+        if self.table is None:
+            return ""
+        arch = self.table.archs[int(np.argmin(self.latency.values))]
+        return f"the cheapest network that sees its input: {json.dumps(self.space.describe(arch))}"
+
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
         """The architecture dataset: a seeded sample of ``cfg.train_size`` cells of a table, or (mbv3)
         all M sampled architectures with their supernet accuracy and this platform's latency."""
@@ -77,10 +84,11 @@ class Platform:
             return _mbv3_dataset(self), np.arange(len(self.latency.values))
         if self.table is None or self.accuracy is None:
             raise ConfigError(f"platform {self.name!r} has no table to sample a dataset from")
-        n = len(self.table.archs)
-        if not 0 < cfg.train_size <= n:
-            raise ConfigError(f"dataset.train_size={cfg.train_size} must be between 1 and the table's {n} rows")
-        idx = np.random.default_rng(cfg.seed).choice(n, size=cfg.train_size, replace=False)
+        real = np.flatnonzero(np.isfinite(self.latency.values))  # cells that see their input
+        if not 0 < cfg.train_size <= len(real):
+            raise ConfigError(f"dataset.train_size = {cfg.train_size}: must be between 1 and the table's "
+                              f"{len(real)} networks")
+        idx = real[np.random.default_rng(cfg.seed).choice(len(real), size=cfg.train_size, replace=False)]
         archs = [self.table.archs[i] for i in idx]
         return ArchDataset(self.space, archs, self.accuracy.values[idx], self.latency.values[idx]), idx
 
@@ -155,8 +163,11 @@ def resolve(cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: 
         acc = table.accuracy(cfg.metric)
     except KeyError as exc:
         raise ConfigError(f"platform {cfg.name!r}: {exc.args[0]}") from None
-    # a cell missing from a partial table has no measured latency: it is never feasible
-    return Platform(cfg, NB201Space(), Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
+    # a cell missing from a partial table has no measured latency, and a cell that does not see its input
+    # is no network: neither is ever feasible (infinite latency), so no budget grid, pick or oracle holds one
+    space = NB201Space()
+    lat = np.where([space.sees_input(a) for a in table.archs], lat, np.inf)
+    return Platform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
                     Lookup(table.archs, acc, cfg.metric), table, files=files)
 
 

@@ -52,11 +52,12 @@ def _parse_arch(space: MBV3Space, row: pd.Series) -> Arch:
     return space.from_ofa(ks, e, d)
 
 
-def read_measurements(path: str | Path, space: MBV3Space) -> pd.DataFrame:
-    """Parse and check a measurement file. Returns ``arch_id, resolution, latency_ms`` (+ optional
-    columns) with one row per (architecture, resolution)."""
+def read_measurements(path: str | Path, space: MBV3Space, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Parse and check a measurement file (or ``frame``, already read from ``path``: errors still name
+    ``path``). Returns ``arch_id, resolution, latency_ms`` (+ optional columns), one row per
+    (architecture, resolution)."""
     try:
-        df = read_csv_table(path)
+        df = read_csv_table(path) if frame is None else frame
     except TableError as exc:
         raise MeasurementError(f"{exc}: no measurements to use") from None
     arch_cols = ("architecture",) if "architecture" in df.columns else ARCH_COLUMNS

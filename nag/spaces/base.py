@@ -85,6 +85,11 @@ class SearchSpace(ABC):
     def vocab_sizes(self) -> tuple[int, ...]:
         return tuple(d.size for d in self.decisions)
 
+    def sees_input(self, arch: Arch) -> bool:
+        """Whether the network's output depends on its input (every network of most spaces does; an NB201
+        cell whose every input-output path holds a ``none`` edge does not, and is no answer to a budget)."""
+        return True
+
     def size(self) -> int:
         """Number of distinct canonical architectures (counted by enumeration where needed)."""
         return sum(1 for _ in self.enumerate())

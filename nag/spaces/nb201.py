@@ -1,8 +1,9 @@
 """NAS-Bench-201 cell space: 6 edges of a 4-node DAG, 5 operations each (15,625 cells).
 
 Edge order follows the NB201 string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``: (1←0), (2←0), (2←1),
-(3←0), (3←1), (3←2). Every token sequence is canonical (cells without an input-output path are
-still distinct table rows).
+(3←0), (3←1), (3←2). Every token sequence is canonical. Cells without an input-output path (341 of
+15,625: every path holds a ``none`` edge; 10 % accuracy, chance) are still distinct table rows, but
+:meth:`NB201Space.sees_input` is False for them and platforms never offer them.
 
 Example::
 
@@ -39,6 +40,14 @@ class NB201Space(SearchSpace):
 
     def size(self) -> int:
         return len(OPS) ** len(EDGES)
+
+    def sees_input(self, arch: Arch) -> bool:
+        """True unless every path from the input (node 0) to the output (node 3) holds a ``none`` edge."""
+        reached = {0}
+        for (dst, src), op in zip(EDGES, arch.tokens):  # EDGES are ordered by destination node
+            if op != 0 and src in reached:
+                reached.add(dst)
+        return 3 in reached
 
     @property
     def feature_dim(self) -> int:

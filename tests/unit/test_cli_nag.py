@@ -99,7 +99,7 @@ def test_generate_bad_input(workdir):
 
 
 def test_checkpoint_mismatch(workdir, tmp_path):
-    with pytest.raises(CheckpointError, match="K=4 budgets, expected K=10"):
+    with pytest.raises(CheckpointError, match="K=4 budgets, but budgets.k is 10"):
         load_generator(workdir / "gen.pt", NB201Space(), k=10)
     with pytest.raises(CheckpointError, match="space 'nb201'"):
         load_evaluator(workdir / "ev.pt", MBV3Space())
@@ -115,7 +115,7 @@ def test_dataset_bad_input(workdir, tmp_path):
     out = tmp_path / "ds.parquet"
     res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
                                    str(tmp_path / "m.json"), "--params", str(params), "--validation", str(workdir / "valid.json")])
-    assert res.exit_code == 2 and "train_size=50000" in res.output and not out.exists()
+    assert res.exit_code == 2 and "dataset.train_size = 50000" in res.output and not out.exists()
     bad = tmp_path / "nan.csv"
     df = pd.read_csv(BENCH / "nb201.csv").head(300)
     df.loc[7, "lat_pixel3"] = float("nan")
