@@ -27,7 +27,12 @@ def main() -> None:
     import pandas as pd
 
     from nag.atomic import write_json
-    from nag.latency.predictor import device_features, fit_latency_predictor, imagenet_space, read_measurements
+    from nag.latency.predictor import (
+        device_features,
+        fit_latency_predictor,
+        imagenet_space,
+        read_measurements,
+    )
 
     src = pd.read_csv(args.table)
     cols = [c for c in src.columns if c.startswith("lat_")]

@@ -40,13 +40,18 @@ def main() -> None:
 
     from nag.atomic import write_json
     from nag.config import load_params
-    from nag.pipeline import Generated
+    from nag.generated import Generated
     from nag.platforms import resolve
 
     params = load_params(args.params)
     plat = resolve(params.platform(args.platform))
-    out = {"platform": args.platform, "torch_threads": torch.get_num_threads(), "rank_by": params.infer.rank_by,
-           "predictor": params.infer.predictor, "runs": []}
+    out = {
+        "platform": args.platform,
+        "torch_threads": torch.get_num_threads(),
+        "rank_by": params.infer.rank_by,
+        "predictor": params.infer.predictor,
+        "runs": [],
+    }
     for pool in [params.infer.pool, *args.pool]:
         p = replace(params, infer=replace(params.infer, pool=pool))
         g = Generated(p, plat, ROOT / f"models/evaluator/{args.platform}.pt",
@@ -55,7 +60,9 @@ def main() -> None:
         one, many = [float((lo + hi) / 2)], list(np.linspace(lo, hi, 100))
         run = {"pool": pool, "max_total_samples": p.infer.max_total_samples}
         for mode, zq in (("zero_query", True), ("querying", False)):
-            run[f"{mode}_1_budget_ms"] = _time(lambda: g.choose(one, zero_query=zq), args.repeats)["median_ms"]
+            run[f"{mode}_1_budget_ms"] = _time(lambda: g.choose(one, zero_query=zq), args.repeats)[
+                "median_ms"
+            ]
             run[f"{mode}_100_budgets_ms"] = _time(lambda: g.choose(many, zero_query=zq), 3)["median_ms"]
         out["runs"].append(run)
         print(run)

@@ -70,16 +70,25 @@ TARGETS = {"acc_cifar10": 0.07, "acc_cifar100": 0.09}
 
 def to_markdown(summary: dict, params_path: str) -> str:
     """The summary as a markdown table (what README's results section links to)."""
-    lines = ["# NAS-Bench-201 × real devices: NAG vs oracle", "",
-             f"Written by `benchmarks/nb201_devices.py` with `{Path(params_path).name}`; the table answers accuracy",
-             "queries and also judges (it holds one accuracy per cell). Regret = oracle accuracy − chosen",
-             "accuracy, in percentage points, mean over device columns × 10 budgets × seeds (± std over runs).",
-             "Queries = distinct cells whose accuracy was read, the M = 1,000 dataset included.", ""]
+    lines = [
+        "# NAS-Bench-201 × real devices: NAG vs oracle",
+        "",
+        f"Written by `benchmarks/nb201_devices.py` with `{Path(params_path).name}`; the table answers "
+        "accuracy",
+        "queries and also judges (it holds one accuracy per cell). Regret = oracle accuracy − chosen",
+        "accuracy, in percentage points, mean over device columns × 10 budgets × seeds (± std over runs).",
+        "Queries = distinct cells whose accuracy was read, the M = 1,000 dataset included.",
+        "",
+    ]
     for metric, row in summary.items():
         if not isinstance(row, dict):
             continue
-        lines += [f"## {metric} — {row['runs']} runs: {len(row['devices'])} devices × seeds {row['seeds']}", "",
-                  "| method | mean regret (pp) | satisfied | mean queries | HV ratio |", "|---|---|---|---|---|"]
+        lines += [
+            f"## {metric} — {row['runs']} runs: {len(row['devices'])} devices × seeds {row['seeds']}",
+            "",
+            "| method | mean regret (pp) | satisfied | mean queries | HV ratio |",
+            "|---|---|---|---|---|",
+        ]
         for m in METHODS:
             if m in row:
                 v = row[m]
@@ -90,15 +99,22 @@ def to_markdown(summary: dict, params_path: str) -> str:
         if target is not None and "nag" in row:
             verdict = "meets" if row["nag"]["mean_regret_pp"] <= target else "misses"
             lines += ["", f"Target for NAG: ≤ {target} pp — {verdict} it."]
-        lines += ["", f"Training {row['train_seconds_mean']:.0f} s per run (1 thread per worker, 2 workers), "
-                      f"inference {row['infer_ms_per_budget_mean']:.0f} ms per budget in the sweep "
-                      "(10 budgets per call, querying mode; see infer_speed_*.json for quiet-machine timings).", ""]
-    lines += ["Methods: `nag` = generator proposals, the C = 64 best-predicted feasible ones queried (known M",
-              "cells compete for free); `nag_paper_procedure` = the paper's §3.5 exactly (64 samples, every",
-              "feasible one queried); `nag_zero_query` = no query beyond the dataset; `random_same_queries` =",
-              "best of a random sample of NAG's query count (mean of 20 draws); `best_of_dataset` = best of the",
-              "M cells; `rf_rank_space_topC` = the issue's reference: a random forest fitted on the M cells",
-              "ranks the *whole* space and the top 64 feasible are queried (M + 640 queries).", ""]
+        lines += [
+            "",
+            f"Training {row['train_seconds_mean']:.0f} s per run (1 thread per worker, 2 workers), "
+            f"inference {row['infer_ms_per_budget_mean']:.0f} ms per budget in the sweep "
+            "(10 budgets per call, querying mode; see infer_speed_*.json for quiet-machine timings).",
+            "",
+        ]
+    lines += [
+        "Methods: `nag` = generator proposals, the C = 64 best-predicted feasible ones queried (known M",
+        "cells compete for free); `nag_paper_procedure` = the paper's §3.5 exactly (64 samples, every",
+        "feasible one queried); `nag_zero_query` = no query beyond the dataset; `random_same_queries` =",
+        "best of a random sample of NAG's query count (mean of 20 draws); `best_of_dataset` = best of the",
+        "M cells; `rf_rank_space_topC` = the issue's reference: a random forest fitted on the M cells",
+        "ranks the *whole* space and the top 64 feasible are queried (M + 640 queries).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -152,7 +168,10 @@ def main() -> None:
                 v = row[m]
                 print(f"  {m:22s} regret {v['mean_regret_pp']:.3f} ± {v['std_over_runs']:.3f} pp  "
                       f"sat {v['satisfaction_rate']:.0%}  queries {v['mean_queries']:.0f}")
-        print(f"  train {row['train_seconds_mean']:.0f} s/run, inference {row['infer_ms_per_budget_mean']:.1f} ms/budget")
+        print(
+            f"  train {row['train_seconds_mean']:.0f} s/run, inference "
+            f"{row['infer_ms_per_budget_mean']:.1f} ms/budget"
+        )
 
 
 if __name__ == "__main__":

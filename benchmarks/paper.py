@@ -8,7 +8,8 @@ benchmarks/paper_mbv3.py). Settings: ``paper:``.
     python benchmarks/paper.py --mbv3 cpu-torch --out reports/paper-mbv3/cpu-torch
 
 Writes ``<out>/paper.json`` (every pick, timings, targets), ``<out>/tables/`` (``table2.md`` …
-``table5.md``, ``README.md`` = all of them) and ``<out>/figures/`` (``fig3_<device>.png``, ``fig5_<device>.png``).
+``table5.md``, ``README.md`` = all of them) and ``<out>/figures/`` (``fig3_<device>.png``,
+``fig5_<device>.png``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def _platform(table: str, device: str, metric: str):
     from nag.config import PlatformConfig
     from nag.platforms import resolve
 
-    return resolve(PlatformConfig(f"nb201-{device}", kind="benchmark", file=table, device=device, metric=metric))
+    return resolve(
+        PlatformConfig(f"nb201-{device}", kind="benchmark", file=table, device=device, metric=metric)
+    )
 
 
 def make_platform(params, space: str, name: str, seed: int = 0):
@@ -52,8 +55,15 @@ def test_budgets(platform, cfg) -> np.ndarray:
 
 
 def _pick_row(p) -> dict:
-    return {"budget": p.budget, "accuracy": p.accuracy, "latency": p.latency, "queried": p.n_queried,
-            "feasible_candidates": p.n_feasible, "arch": p.arch.arch_id, "tokens": [int(t) for t in p.arch.tokens]}
+    return {
+        "budget": p.budget,
+        "accuracy": p.accuracy,
+        "latency": p.latency,
+        "queried": p.n_queried,
+        "feasible_candidates": p.n_feasible,
+        "arch": p.arch.arch_id,
+        "tokens": [int(t) for t in p.arch.tokens],
+    }
 
 
 def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dict:
@@ -79,10 +89,22 @@ def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dic
            "seconds": time.perf_counter() - t0,
            "methods": {}}
     for name, r in res.items():
-        out["methods"][name] = {"picks": [_pick_row(p) for p in r["picks"]], "queries": r["queries"],
-                                "samples": r["samples"], "seconds_per_budget": r["seconds_per_budget"],
-                                **{k: r[k] for k in ("train_seconds", "run_seconds", "query_seconds_per_budget",
-                                                     "search_seconds_per_budget") if k in r}}
+        out["methods"][name] = {
+            "picks": [_pick_row(p) for p in r["picks"]],
+            "queries": r["queries"],
+            "samples": r["samples"],
+            "seconds_per_budget": r["seconds_per_budget"],
+            **{
+                k: r[k]
+                for k in (
+                    "train_seconds",
+                    "run_seconds",
+                    "query_seconds_per_budget",
+                    "search_seconds_per_budget",
+                )
+                if k in r
+            },
+        }
     if oracle is not None:
         out["oracle"] = oracle.stats()
     # what each reward teaches its generator: 1,000 samples per budget, judged by the table (mbv3: by the
@@ -93,7 +115,11 @@ def job(params_path: str, space: str, device: str, seed: int, hist: bool) -> dic
         for b in budgets:
             if name in ("nag", "pareto_no_accuracy"):
                 with torch.no_grad():
-                    toks = res[name]["generator"].sample(torch.full((cfg.hist_samples,), float(b))).tokens.numpy()
+                    toks = (
+                        res[name]["generator"]
+                        .sample(torch.full((cfg.hist_samples,), float(b)))
+                        .tokens.numpy()
+                    )
                 archs = [plat.space.from_tokens(t) for t in toks]
             else:
                 archs = sample_policy(res[name]["policies"][float(b)], plat.space, cfg.hist_samples)
@@ -143,7 +169,9 @@ def _finetune(pool, params: str, name: str, runs: list[dict], seeds, chunk: int 
     from benchmarks.paper_mbv3 import finetune_job, picks_to_finetune
 
     tokens = list(picks_to_finetune(runs, seeds).values())
-    return [pool.submit(finetune_job, params, name, tokens[i:i + chunk]) for i in range(0, len(tokens), chunk)]
+    return [
+        pool.submit(finetune_job, params, name, tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)
+    ]
 
 
 def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Option(Path("reports/paper")),
@@ -152,25 +180,24 @@ def main(params: Path = typer.Option(Path("params.yaml")), out: Path = typer.Opt
          workers: int = typer.Option(0, help="override paper.workers"),
          mbv3: str = typer.Option("", help="instead of the NB201 device columns, this mbv3 pipeline platform "
                                            "(benchmarks/paper_mbv3.py)")) -> None:
-    from nag.config import load_params
-
     from benchmarks.paper_report import write_reports
+    from nag.config import load_params
 
     cfg = load_params(params).paper
     seeds = seeds or list(cfg.seeds)
     n = workers or cfg.workers
     if mbv3:
         from benchmarks.paper_mbv3 import check_inputs
-        from nag.cli import _errors, _fail
+        from nag.cli.common import user_errors
 
-        try:
+        with user_errors():  # what the user has to fix: one line, exit code 2
             check_inputs(load_params(params), mbv3)
-        except _errors() as exc:  # what the user has to fix: one line, exit code 2
-            _fail(exc)
         jobs, kjobs = [(str(params), "mbv3", mbv3, s, s == seeds[0]) for s in seeds], []
     else:
         devices = devices or list(cfg.devices)
-        jobs = [(str(params), "nb201", d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds]
+        jobs = [
+            (str(params), "nb201", d, s, d == devices[0] and s == seeds[0]) for d in devices for s in seeds
+        ]
         kjobs = [(str(params), devices[0], s, k) for s in seeds for k in cfg.ks]
     t0 = time.perf_counter()
     os.environ.setdefault("OMP_NUM_THREADS", "1")

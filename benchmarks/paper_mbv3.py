@@ -32,8 +32,10 @@ def _resolve(params, name: str):
 
     cfg = params.platform(name)  # an unknown name: ConfigError listing the known ones
     if cfg.kind == "benchmark":
-        raise ConfigError(f"paper.mbv3_platforms: {name!r} is a benchmark table (NB201 cells), not an mbv3 platform; "
-                          f"put its device in paper.devices instead")
+        raise ConfigError(
+            f"paper.mbv3_platforms: {name!r} is a benchmark table (NB201 cells), not an mbv3 platform; "
+            f"put its device in paper.devices instead"
+        )
     plat = resolve(cfg, params.supernet)  # a missing latency table: DataError naming its stage
     check_validated(name, plat.files.validation)
     return plat
@@ -101,16 +103,24 @@ def finetune_table(runs: list[dict], finetuned: dict, methods, names: dict, seed
     """Test accuracy of each method's picks, extracted (BN recalibrated) and finetuned, per budget."""
     rows = [r for r in runs if r["seed"] in seeds]
     budgets = rows[0]["budgets"]
-    lines = ["## Finetuned subnets — test accuracy of each method's picks", "",
-             f"The picks of seed(s) {list(seeds)} extracted from the supernet (BN recalibrated) and finetuned "
-             "with the finetune@ stage's settings, then evaluated on the Fashion-MNIST test split (no search saw "
-             "it): extracted → finetuned (%), mean over those seeds.", "",
-             "| method | " + " | ".join(f"B={b:.3g} ms" for b in budgets) + " | mean finetuned |",
-             "|---" * (len(budgets) + 2) + "|"]
+    lines = [
+        "## Finetuned subnets — test accuracy of each method's picks",
+        "",
+        f"The picks of seed(s) {list(seeds)} extracted from the supernet (BN recalibrated) and finetuned "
+        "with the finetune@ stage's settings, then evaluated on the Fashion-MNIST test split (no search saw "
+        "it): extracted → finetuned (%), mean over those seeds.",
+        "",
+        "| method | " + " | ".join(f"B={b:.3g} ms" for b in budgets) + " | mean finetuned |",
+        "|---" * (len(budgets) + 2) + "|",
+    ]
     data = {}
     for m in methods:
-        before = np.array([[finetuned[p["arch"]]["test_acc_before"] for p in r["methods"][m]["picks"]] for r in rows])
-        after = np.array([[finetuned[p["arch"]]["test_acc_after"] for p in r["methods"][m]["picks"]] for r in rows])
+        before = np.array(
+            [[finetuned[p["arch"]]["test_acc_before"] for p in r["methods"][m]["picks"]] for r in rows]
+        )
+        after = np.array(
+            [[finetuned[p["arch"]]["test_acc_after"] for p in r["methods"][m]["picks"]] for r in rows]
+        )
         data[m] = {"before_mean": before.mean(0).tolist(), "after_mean": after.mean(0).tolist(),
                    "mean_before": float(before.mean()), "mean_after": float(after.mean())}
         cells = [f"{b:.2f} → {a:.2f}" for b, a in zip(data[m]["before_mean"], data[m]["after_mean"])]

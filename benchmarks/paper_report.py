@@ -9,24 +9,35 @@ import numpy as np
 
 from nag.atomic import write_json, write_with
 
-NAMES = {"nag": "NAG (Pareto dominance, K budgets)", "mo_reward": "MO reward (MnasNet, w=-0.07)",
-         "absolute_reward": "absolute reward (TuNAS, β=-0.07)",
-         "pareto_no_accuracy": "dominance without accuracy (Remark 1)",
-         "independent": "repeated independent search", "random": "random search", "evolution": "evolution (OFA)",
-         "nsga2": "NSGA-II (pymoo), once"}
+NAMES = {
+    "nag": "NAG (Pareto dominance, K budgets)",
+    "mo_reward": "MO reward (MnasNet, w=-0.07)",
+    "absolute_reward": "absolute reward (TuNAS, β=-0.07)",
+    "pareto_no_accuracy": "dominance without accuracy (Remark 1)",
+    "independent": "repeated independent search",
+    "random": "random search",
+    "evolution": "evolution (OFA)",
+    "nsga2": "NSGA-II (pymoo), once",
+}
 TABLE2 = ("nag", "mo_reward", "absolute_reward", "pareto_no_accuracy")
 TABLE3 = ("nag", "independent", "random", "evolution", "nsga2")
 PAPER_NOTE = {
-    "nb201": "ours are NAS-Bench-201 CIFAR-10 accuracies with latency measured on real devices (HELP's tables)",
-    "mbv3": "ours are Fashion-MNIST accuracies of subnets of a 0.25-width OFA-style MobileNetV3 supernet trained "
-            "here, with latency measured on this machine",
+    "nb201": "ours are NAS-Bench-201 CIFAR-10 accuracies with latency measured on real devices "
+             "(HELP's tables)",
+    "mbv3": "ours are Fashion-MNIST accuracies of subnets of a 0.25-width OFA-style MobileNetV3 supernet "
+            "trained "
+    "here, with latency measured on this machine",
 }
 
 
 def paper_note(space: str) -> str:
-    return (f"The paper reports ImageNet top-1 of OFA-MobileNetV3 architectures on a mobile phone, a CPU and a GPU; "
-            f"{PAPER_NOTE[space]}. The settings differ, so the paper's numbers are not placed beside ours; compare "
-            f"the ordering of the methods, not the values.")
+    return (
+        "The paper reports ImageNet top-1 of OFA-MobileNetV3 architectures on a mobile phone, a CPU and a "
+        "GPU; "
+        f"{PAPER_NOTE[space]}. The settings differ, so the paper's numbers are not placed beside ours; "
+        "compare "
+        f"the ordering of the methods, not the values."
+    )
 
 
 def _stats(runs: list[dict], device: str, method: str) -> dict:
@@ -34,13 +45,20 @@ def _stats(runs: list[dict], device: str, method: str) -> dict:
     acc = np.array([[p["accuracy"] for p in r["methods"][method]["picks"]] for r in rows])
     lat = np.array([[p["latency"] for p in r["methods"][method]["picks"]] for r in rows])
     budgets = np.array(rows[0]["budgets"])
-    return {"acc_mean": acc.mean(0).tolist(), "acc_std": acc.std(0).tolist(), "lat_mean": lat.mean(0).tolist(),
-            "mean_accuracy": float(acc.mean()), "mean_accuracy_std_over_seeds": float(acc.mean(1).std()),
-            "satisfaction": float((lat <= budgets[None, :]).mean()),
-            "queries": float(np.mean([r["methods"][method]["queries"] for r in rows])),
-            "samples": int(rows[0]["methods"][method]["samples"]),
-            **{k: float(np.mean([r["methods"][method][k] for r in rows]))
-               for k in ("seconds_per_budget", "search_seconds_per_budget", "query_seconds_per_budget")}}
+    return {
+        "acc_mean": acc.mean(0).tolist(),
+        "acc_std": acc.std(0).tolist(),
+        "lat_mean": lat.mean(0).tolist(),
+        "mean_accuracy": float(acc.mean()),
+        "mean_accuracy_std_over_seeds": float(acc.mean(1).std()),
+        "satisfaction": float((lat <= budgets[None, :]).mean()),
+        "queries": float(np.mean([r["methods"][method]["queries"] for r in rows])),
+        "samples": int(rows[0]["methods"][method]["samples"]),
+        **{
+            k: float(np.mean([r["methods"][method][k] for r in rows]))
+            for k in ("seconds_per_budget", "search_seconds_per_budget", "query_seconds_per_budget")
+        },
+    }
 
 
 def _heading(runs, d: str) -> str:
@@ -60,8 +78,10 @@ def _table(runs, devices, methods, title: str, budget_note: str) -> tuple[str, d
             s = data[d][m]
             cells = [f"{a:.2f} ± {sd:.2f} ({t:.3g} ms)"
                      for a, sd, t in zip(s["acc_mean"], s["acc_std"], s["lat_mean"])]
-            lines.append(f"| {NAMES[m]} | " + " | ".join(cells) + f" | {s['mean_accuracy']:.2f} ± "
-                         f"{s['mean_accuracy_std_over_seeds']:.2f} | {s['satisfaction']:.0%} | {s['queries']:.0f} |")
+            lines.append(
+                f"| {NAMES[m]} | " + " | ".join(cells) + f" | {s['mean_accuracy']:.2f} ± "
+                f"{s['mean_accuracy_std_over_seeds']:.2f} | {s['satisfaction']:.0%} | {s['queries']:.0f} |"
+            )
         nag = data[d]["nag"]
         beat = [NAMES[m] for m in methods if m != "nag" and data[d][m]["mean_accuracy"] > nag["mean_accuracy"]
                 and data[d][m]["satisfaction"] >= nag["satisfaction"]]
@@ -73,8 +93,11 @@ def _generated(runs: list[dict], devices: list[str]) -> str:
     """What each reward teaches its generator: 1,000 samples per budget, judged by the table (NB201) or
     by the pipeline's accuracy predictor (mbv3)."""
     judge = "true" if runs[0].get("space", "nb201") == "nb201" else "PREDICTED (the pipeline's gbr)"
-    lines = [f"### What the generators sample (1,000 per budget; share within the budget, mean {judge} accuracy "
-             "of those within, mean latency) — analysis only, no method sees these accuracies", ""]
+    lines = [
+        f"### What the generators sample (1,000 per budget; share within the budget, mean {judge} accuracy "
+        "of those within, mean latency) — analysis only, no method sees these accuracies",
+        "",
+    ]
     for d in devices:
         rows = [r for r in runs if r["device"] == d]
         budgets = rows[0]["budgets"]
@@ -147,42 +170,59 @@ def _fig5(path: Path, platform_acc, platform_lat, data: dict, budgets, device: s
 def _note(params, space: str, seeds) -> str:
     cfg, inf, g = params.paper, params.infer, params.generator
     m = params.dataset.train_size
-    spend = (f"NAG's generator sees {g.iterations}×{params.budgets.k}×{g.samples_per_budget} rewarded samples; "
-             f"each per-budget method gets that total divided by {cfg.n_budgets} budgets per budget, NSGA-II the "
-             f"whole total once.")
+    spend = (
+        f"NAG's generator sees {g.iterations}×{params.budgets.k}×{g.samples_per_budget} rewarded samples; "
+        f"each per-budget method gets that total divided by {cfg.n_budgets} budgets per budget, NSGA-II the "
+        f"whole total once."
+    )
     if space == "nb201":
-        return (f"True CIFAR-10 accuracy (%) from the table, mean ± std over seeds {seeds}, and mean latency of "
-                f"the chosen cell. Equal query budgets: every method starts from the same M = {m} queried cells "
-                f"and the predictor fitted on them, and ends by querying at most C = {inf.candidates} cells per "
-                f"budget (queries column: mean total). " + spend)
-    return (f"Validation accuracy (%) of the chosen subnet MEASURED through the supernet (BN recalibrated, "
-            f"{params.accuracy.val_images or 'all'} validation images; the accuracy stage's measurement), mean ± std "
-            f"over seeds {seeds}, and mean latency by the platform's latency model. Equal query budgets: every "
-            f"method starts from the same M = {m} archs of the 16k dataset (the pipeline's accuracy column: its "
-            f"supernet-measured rows and the accuracy stage's predictor; counted as paid) and the predictor fitted "
-            f"on them, and ends by measuring at most C = {cfg.mbv3_candidates} subnets per budget through the "
-            f"supernet (queries column: mean total, M included). " + spend)
+        return (
+            f"True CIFAR-10 accuracy (%) from the table, mean ± std over seeds {seeds}, and mean latency of "
+            f"the chosen cell. Equal query budgets: every method starts from the same M = {m} queried cells "
+            f"and the predictor fitted on them, and ends by querying at most C = {inf.candidates} cells per "
+            f"budget (queries column: mean total). " + spend
+        )
+    return (
+        f"Validation accuracy (%) of the chosen subnet MEASURED through the supernet (BN recalibrated, "
+        f"{params.accuracy.val_images or 'all'} validation images; the accuracy stage's measurement), mean "
+        "± std "
+        f"over seeds {seeds}, and mean latency by the platform's latency model. Equal query budgets: every "
+        f"method starts from the same M = {m} archs of the 16k dataset (the pipeline's accuracy column: its "
+        "supernet-measured rows and the accuracy stage's predictor; counted as paid) and the predictor "
+        "fitted "
+        f"on them, and ends by measuring at most C = {cfg.mbv3_candidates} subnets per budget through the "
+        f"supernet (queries column: mean total, M included). " + spend
+    )
 
 
 def _table4(runs: list[dict], devices, candidates: int) -> tuple[list[str], dict, dict]:
     """Each method's own seconds per new budget, accuracy queries excluded (every method makes at most the
     same C of them; how long they take depends on which method asked first, since answers are shared), and
     the speed-up of NAG over the fastest per-budget search, without and with C full-price queries."""
-    t4 = ["## Table 4 — time to an architecture for a new budget (this machine, one run, seconds)", "",
-          "NAG: inference for one budget (generator trained once). Others: the search a new budget needs "
-          "(NSGA-II: its one run over all budgets, and picking, divided by the number of budgets). Accuracy "
-          "queries are not in these seconds: NB201 reads a table (free); on mbv3 each is a supernet measurement "
-          f"and every method, NAG included, makes at most C = {candidates} of them per budget — the last column "
-          "adds C measurements at their measured cost to every method.", "",
-          "| device | " + " | ".join(NAMES[m] for m in NAMES) + " | fastest search / NAG | with C queries |",
-          "|---" * (len(NAMES) + 3) + "|"]
+    t4 = [
+        "## Table 4 — time to an architecture for a new budget (this machine, one run, seconds)",
+        "",
+        "NAG: inference for one budget (generator trained once). Others: the search a new budget needs "
+        "(NSGA-II: its one run over all budgets, and picking, divided by the number of budgets). Accuracy "
+        "queries are not in these seconds: NB201 reads a table (free); on mbv3 each is a supernet "
+        "measurement "
+        f"and every method, NAG included, makes at most C = {candidates} of them per budget — the last "
+        "column "
+        "adds C measurements at their measured cost to every method.",
+        "",
+        "| device | " + " | ".join(NAMES[m] for m in NAMES) + " | fastest search / NAG | with C queries |",
+        "|---" * (len(NAMES) + 3) + "|",
+    ]
     times, ratios = {}, {}
     for d in devices:
         times[d] = {m: {k: v for k, v in _stats(runs, d, m).items() if k.endswith("seconds_per_budget")}
                     for m in NAMES}
         own = {m: t["search_seconds_per_budget"] for m, t in times[d].items()}
-        per_query = [r["oracle"]["seconds_per_measurement"] for r in runs if r["device"] == d and r.get("oracle")
-                     and r["oracle"]["seconds_per_measurement"]]
+        per_query = [
+            r["oracle"]["seconds_per_measurement"]
+            for r in runs
+            if r["device"] == d and r.get("oracle") and r["oracle"]["seconds_per_measurement"]
+        ]
         q = candidates * float(np.mean(per_query)) if per_query else 0.0
         fastest = min(v for m, v in own.items() if m not in ("nag", "pareto_no_accuracy"))
         ratios[d] = fastest / own["nag"]
@@ -192,9 +232,14 @@ def _table4(runs: list[dict], devices, candidates: int) -> tuple[list[str], dict
 
 
 def _table5(ks: list[dict], cfg, device: str) -> tuple[list[str], dict]:
-    t5 = ["## Table 5 — number of trained budgets K", "",
-          f"NAG trained with K budgets on {device}, judged at the median test budget; mean ± std over seeds.", "",
-          "| K | accuracy | latency (ms) | budget (ms) | satisfied |", "|---|---|---|---|---|"]
+    t5 = [
+        "## Table 5 — number of trained budgets K",
+        "",
+        f"NAG trained with K budgets on {device}, judged at the median test budget; mean ± std over seeds.",
+        "",
+        "| K | accuracy | latency (ms) | budget (ms) | satisfied |",
+        "|---|---|---|---|---|",
+    ]
     k_rows = {}
     for k in cfg.ks:
         rows = [r for r in ks if r["k"] == k]
@@ -227,7 +272,9 @@ def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: 
     space = runs[0].get("space", "nb201")
     note = _note(params, space, seeds)
     t2, d2 = _table(runs, devices, TABLE2, "Table 2 — reward functions", note)
-    t3, d3 = _table(runs, devices, TABLE3, "Table 3 — one generator for all budgets vs searching each budget", note)
+    t3, d3 = _table(
+        runs, devices, TABLE3, "Table 3 — one generator for all budgets vs searching each budget", note
+    )
     t2 += "\n\n" + _generated(runs, devices)
     c = cfg.mbv3_candidates if space == "mbv3" else params.infer.candidates
     t4, times, ratios = _table4(runs, devices, c)
@@ -244,14 +291,19 @@ def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: 
         nag = d3[d]["nag"]
         others = {m: s for m, s in {**d2[d], **d3[d]}.items() if m != "nag"}
         targets[d] = {
-            "nag_best_mean_accuracy": all(nag["mean_accuracy"] >= s["mean_accuracy"] for s in others.values()),
+            "nag_best_mean_accuracy": all(
+                nag["mean_accuracy"] >= s["mean_accuracy"] for s in others.values()
+            ),
             "nag_satisfaction_100": nag["satisfaction"] == 1.0,
             "no_accuracy_collapses": d2[d]["pareto_no_accuracy"]["mean_accuracy"] < nag["mean_accuracy"] - 1.0
             and np.mean(d2[d]["pareto_no_accuracy"]["lat_mean"]) < np.mean(nag["lat_mean"]),
             "no_accuracy_samples_collapse": _samples_gap(runs, d) > 3.0,
             "no_accuracy_samples_gap_pp": _samples_gap(runs, d),
-            "new_budget_1000x_faster": ratios[d] >= 1000, "speedup": ratios[d],
-            "nag_minus_best_baseline_pp": nag["mean_accuracy"] - max(s["mean_accuracy"] for s in others.values())}
+            "new_budget_1000x_faster": ratios[d] >= 1000,
+            "speedup": ratios[d],
+            "nag_minus_best_baseline_pp": nag["mean_accuracy"]
+            - max(s["mean_accuracy"] for s in others.values()),
+        }
         if ft:
             targets[d].update(nag_best_finetuned=ft["nag_minus_best_pp"] >= 0,
                               nag_minus_best_finetuned_pp=ft["nag_minus_best_pp"])

@@ -91,8 +91,13 @@ def main() -> None:
         "eval": {"images": len(val), "calib_images": len(calib), "source": source,
                  "seconds_per_subnet": per, "subnets_per_s": 1 / per},
     }
-    print(f"largest subnet training: supernet {sup:.0f} img/s, static {sta:.0f} img/s -> overhead x{sta / sup:.2f}")
-    print(f"subnet evaluation ({len(val)} images + {len(calib)} calibration): {per:.2f} s each, {1 / per:.2f}/s")
+    print(
+        f"largest subnet training: supernet {sup:.0f} img/s, static {sta:.0f} img/s -> overhead "
+        f"x{sta / sup:.2f}"
+    )
+    print(
+        f"subnet evaluation ({len(val)} images + {len(calib)} calibration): {per:.2f} s each, {1 / per:.2f}/s"
+    )
     write_json(args.out, result)
     print(f"wrote {args.out}")
 

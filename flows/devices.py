@@ -19,7 +19,10 @@ import typer
 
 from flows.validate import describe_failures, measurement_expectations, run_suite
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Add a device from its own latency measurements: the file is validated (Great "
+                       "Expectations), copied to data/devices/NAME.csv and only then declared in params.yaml "
+                       "as an imported platform; any failure changes nothing.")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
 
@@ -45,8 +48,10 @@ def table_column(path: Path, column: str) -> pd.DataFrame:
         raise DeviceError(f"{path} has no column {column!r}; its latency columns: {lat}")
     missing = [c for c in ("ks", "e", "d") if c not in df.columns]
     if missing:
-        raise DeviceError(f"{path} lacks the architecture column(s) {missing}: --column takes a table with ks, e, d "
-                          f"(OFA lists) and lat_* columns, such as data/benchmarks/ofa_gpu_latency.csv")
+        raise DeviceError(
+            f"{path} lacks the architecture column(s) {missing}: --column takes a table with ks, e, d "
+            f"(OFA lists) and lat_* columns, such as data/benchmarks/ofa_gpu_latency.csv"
+        )
     out = df[["ks", "e", "d"]].copy()
     if "r" in df.columns:
         out["resolution"] = df["r"]
@@ -54,18 +59,34 @@ def table_column(path: Path, column: str) -> pd.DataFrame:
     return out
 
 
-def _insert_platform(text: str, name: str, entry: dict) -> str:
-    lines = text.splitlines()
+def _append_to(lines: list[str], key: str, block: list[str]) -> list[str]:
+    """``lines`` with ``block`` appended to the top-level mapping ``key`` (an anchor and an inline empty
+    ``{}`` on its line are fine: the ``{}`` is opened up); a missing mapping is added at the end."""
+    header = rf"^{key}:(\s+&\w+)?\s*(\{{\}})?\s*(#.*)?$"
     try:
-        start = next(i for i, line in enumerate(lines) if re.match(r"^platforms:\s*(#.*)?$", line))
+        start = next(i for i, line in enumerate(lines) if re.match(header, line))
     except StopIteration:
-        lines.append("platforms:")
-        start = len(lines) - 1
+        return [*lines, f"{key}:", *block]
+    lines = list(lines)
+    lines[start] = re.sub(r"\s*\{\}\s*(#.*)?$", "", lines[start])
     end = next((i for i in range(start + 1, len(lines)) if re.match(r"^[A-Za-z_]", lines[i])), len(lines))
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1
+    return lines[:end] + block + lines[end:]
+
+
+def _insert_platform(text: str, name: str, entry: dict) -> str:
+    """``text`` (params.yaml) with ``name: entry`` appended to the supernet-backed platforms (the
+    ``supernet_platforms:`` mapping, and ``platforms:`` too where that is a plain mapping rather than the
+    merge of the two types; a file without the groups: its plain ``platforms:``), comments kept."""
     block = [f"  {name}:"] + [f"    {k}: {v}" for k, v in entry.items()]
-    return "\n".join(lines[:end] + block + lines[end:]) + "\n"
+    lines = text.splitlines()
+    grouped = bool(re.search(r"(?m)^supernet_platforms:", text))
+    if grouped:
+        lines = _append_to(lines, "supernet_platforms", block)
+    if not grouped or not re.search(r"(?m)^platforms:\s*(#.*)?\n\s+<<:", text):
+        lines = _append_to(lines, "platforms", block)
+    return "\n".join(lines) + "\n"
 
 
 def add_device(name: str, source: Path, column: str | None = None, resolution: int = 0,
@@ -77,8 +98,10 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
     if not NAME_RE.match(name):
         raise DeviceError(f"device name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 63)")
     if resolution < 0:
-        raise DeviceError(f"--resolution {resolution}: give the input resolution in pixels (e.g. 224), or 0 for "
-                          f"the largest the file measured")
+        raise DeviceError(
+            f"--resolution {resolution}: give the input resolution in pixels (e.g. 224), or 0 for "
+            f"the largest the file measured"
+        )
     params = load_params(params_path)
     if name in {p.name for p in params.platforms}:
         raise DeviceError(f"platform {name!r} already exists in {params_path}; choose another name")
@@ -106,8 +129,10 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
         try:
             load_params(staged).platform(name)  # the edited file must parse and hold the new platform
         except ConfigError as exc:
-            raise DeviceError(f"adding {name!r} would make {params_path} invalid "
-                              f"({str(exc).replace(str(staged), str(params_path))}); nothing was changed") from None
+            raise DeviceError(
+                f"adding {name!r} would make {params_path} invalid "
+                f"({str(exc).replace(str(staged), str(params_path))}); nothing was changed"
+            ) from None
         devices_dir.mkdir(parents=True, exist_ok=True)
         if column:
             frame.to_csv(tmp, index=False)
@@ -129,8 +154,12 @@ def _root() -> None:
 @app.command()
 def add(
     name: str = typer.Argument(..., help="platform name (lower-case, e.g. pixel7-tflite)"),
-    file: Path = typer.Argument(..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]"),
-    column: str = typer.Option(None, help="take this latency column of a multi-device table (e.g. lat_2080ti_1)"),
+    file: Path = typer.Argument(
+        ..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]"
+    ),
+    column: str = typer.Option(
+        None, help="take this latency column of a multi-device table (e.g. lat_2080ti_1)"
+    ),
     resolution: int = typer.Option(0, help="input resolution to predict at (0: the largest measured)"),
     params: Path = typer.Option(Path("params.yaml")),
 ) -> None:
@@ -143,8 +172,10 @@ def add(
     except (DeviceError, MeasurementError, ConfigError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"added platform {name!r}: {report['n_expectations']} expectations met; data/devices/{name}.csv, "
-               f"params.yaml updated. Run `dvc repro` to measure, validate and train for it.")
+    typer.echo(
+        f"added platform {name!r}: {report['n_expectations']} expectations met; data/devices/{name}.csv, "
+        f"params.yaml updated. Run `dvc repro` to measure, validate and train for it."
+    )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def bundle_artifacts(tmp: Path, params, platform, evaluator: Path, generator: Pa
                      latency_model: Path) -> dict[str, str]:
     """The artifact mapping of a generator/evaluator pyfunc (bundle config written into ``tmp``)."""
     meta = None
-    if platform.files is not None and platform.table is None:  # mbv3: the space depends on the data
+    if platform.has_supernet:  # mbv3: the space depends on the data
         meta = json.loads((Path(platform.files.prepared) / "meta.json").read_text())
     write_bundle_config(tmp / "bundle.json", params, platform.name, meta)
     return {"bundle": str(tmp / "bundle.json"), "evaluator": str(evaluator), "generator": str(generator),
@@ -65,10 +65,12 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
     bundled predictor (or evaluator, per ``infer.rank_by``), timed by the bundled latency model."""
 
     def load_context(self, context) -> None:
-        from nag.pipeline import Generated
+        from nag.generated import Generated
 
         params, platform = load_bundle(context.artifacts)
-        self.generated = Generated(params, platform, context.artifacts["evaluator"], context.artifacts["generator"])
+        self.generated = Generated(
+            params, platform, context.artifacts["evaluator"], context.artifacts["generator"]
+        )
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if "budget_ms" not in model_input:
@@ -78,9 +80,17 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         rows = []
         for c in choices:
             d = g.describe(c)
-            rows.append({"budget_ms": c.budget, "arch_id": c.arch.arch_id, "tokens": json.dumps(d["tokens"]),
-                         "arch": json.dumps(d["arch"]), "latency_ms": c.latency,
-                         "predicted_accuracy": d["predicted_accuracy"], "satisfied": bool(c.latency <= c.budget)})
+            rows.append(
+                {
+                    "budget_ms": c.budget,
+                    "arch_id": c.arch.arch_id,
+                    "tokens": json.dumps(d["tokens"]),
+                    "arch": json.dumps(d["arch"]),
+                    "latency_ms": c.latency,
+                    "predicted_accuracy": d["predicted_accuracy"],
+                    "satisfied": bool(c.latency <= c.budget),
+                }
+            )
         return pd.DataFrame(rows, columns=list(GENERATOR_OUTPUT))
 
 
@@ -92,7 +102,9 @@ class EvaluatorModel(mlflow.pyfunc.PythonModel):
         from nag.checkpoint import load_evaluator
 
         _, self.platform = load_bundle(context.artifacts)
-        self.evaluator, self.predictor, _ = load_evaluator(context.artifacts["evaluator"], self.platform.space)
+        self.evaluator, self.predictor, _ = load_evaluator(
+            context.artifacts["evaluator"], self.platform.space
+        )
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         import torch
@@ -101,8 +113,16 @@ class EvaluatorModel(mlflow.pyfunc.PythonModel):
         archs = [space.from_tokens(json.loads(t) if isinstance(t, str) else t) for t in model_input["tokens"]]
         feats = space.features_batch(archs)
         with torch.no_grad():
-            score = self.evaluator(torch.as_tensor(feats), torch.as_tensor(model_input["budget_ms"].to_numpy(),
-                                                                           dtype=torch.float32)).numpy()
+            score = self.evaluator(
+                torch.as_tensor(feats),
+                torch.as_tensor(model_input["budget_ms"].to_numpy(), dtype=torch.float32),
+            ).numpy()
         pred = self.predictor.predict(feats) if self.predictor is not None else np.full(len(archs), np.nan)
-        return pd.DataFrame({"arch_id": [a.arch_id for a in archs], "score": score, "predicted_accuracy": pred,
-                             "latency_ms": self.platform.latency(archs)})
+        return pd.DataFrame(
+            {
+                "arch_id": [a.arch_id for a in archs],
+                "score": score,
+                "predicted_accuracy": pred,
+                "latency_ms": self.platform.latency(archs),
+            }
+        )

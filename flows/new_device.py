@@ -80,11 +80,14 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
         report = json.loads(validation.read_text()) if validation.is_file() else {}
         target = _reject(device_file, rejected, {**report, "platform": name, "success": False,
                                                  "stage": "pipeline", "error": failed[name]})
-        for out in [*platform_files(base, name).values(), base / f"reports/plots/latency/{name}.png"]:
+        for out in [*platform_files(base, params.platform(name)).values(),
+                    base / f"reports/plots/latency/{name}.png"]:
             out.unlink(missing_ok=True)  # what its stages wrote before failing
         for folder in (f"reports/plots/{name}", f"models/subnets/{name}", f"models/subnets.work/{name}"):
             shutil.rmtree(base / folder, ignore_errors=True)
-        logger.warning(f"{path.name}: its stages failed ({failed[name]}); rolled back, see {target}.report.json")
+        logger.warning(
+            f"{path.name}: its stages failed ({failed[name]}); rolled back, see {target}.report.json"
+        )
         return {"file": path.name, "platform": name, "status": "rejected", "reason": failed[name]}
     summary = register_all(base, params, [name])["platforms"][0]
     logger.info(f"{name}: nag-generator-{name} v{summary['version']} "
@@ -106,7 +109,9 @@ def new_device(root: str = ".", params_file: str = "params.yaml") -> list[dict]:
     with ws.workspace_lock(base, cfg.lock_timeout_s):
         for path in sorted(inbox.glob("*.csv")) if inbox.is_dir() else []:
             if not settled(path, cfg.settle_s):
-                logger.info(f"{path.name}: modified under {cfg.settle_s:g} s ago, still being written; next scan")
+                logger.info(
+                    f"{path.name}: modified under {cfg.settle_s:g} s ago, still being written; next scan"
+                )
                 results.append({"file": path.name, "status": "waiting"})
                 continue
             results.append(add_one(base, params_file, path, rejected, logger))

@@ -30,7 +30,10 @@ def _requirements() -> list[str]:
     models also import the ``nag`` package: load them in the project's environment (scripts/setup.sh)."""
     from importlib.metadata import version
 
-    return [f"{p}=={version(p)}" for p in ("torch", "numpy", "pandas", "scikit-learn", "pyarrow", "pyyaml", "mlflow")]
+    return [
+        f"{p}=={version(p)}"
+        for p in ("torch", "numpy", "pandas", "scikit-learn", "pyarrow", "pyyaml", "mlflow")
+    ]
 
 
 def _subnet_requirements() -> list[str]:
@@ -46,15 +49,13 @@ def _reference(root: Path, params, name: str):
     from nag.platforms import PlatformFiles, resolve
 
     plat_cfg = params.platform(name)
-    d = PlatformFiles.default(name)
-    files = PlatformFiles(root / d.prepared, root / d.latency, root / d.model, root / d.archs, root / d.accuracy,
-                          root / d.validation)
-    if plat_cfg.kind == "benchmark":  # its table path is relative to the project root
+    files = PlatformFiles.default(name, root)
+    if plat_cfg.group == "table_platforms":  # its table path is relative to the project root
         plat_cfg = replace(plat_cfg, file=str(root / plat_cfg.file))
     platform = resolve(plat_cfg, params.supernet, files)
     if platform.accuracy is not None:
         return platform, platform.accuracy, "true"
-    _, predictor, _ = load_evaluator(platform_files(root, name)["evaluator"], platform.space)
+    _, predictor, _ = load_evaluator(platform_files(root, plat_cfg)["evaluator"], platform.space)
     return platform, (lambda archs: predictor.predict(platform.space.features_batch(archs))), "predicted"
 
 
@@ -62,22 +63,32 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     """Register (or find) the platform's evaluator and generator versions and run the gate."""
     import pandas as pd
 
-    files = platform_files(root, name)
+    files = platform_files(root, params.platform(name))
     gen_name, ev_name = f"nag-generator-{name}", f"nag-evaluator-{name}"
     platform, accuracy_of, kind = _reference(root, params, name)
     with tempfile.TemporaryDirectory() as tmp:
         arts = bundle_artifacts(Path(tmp), params, platform, files["evaluator"], files["generator"],
                                 files["latency"], files["latency_model"])
-        fp = reg.fingerprint([Path(arts[k]) for k in ("bundle", "evaluator", "generator", "latency", "latency_model")])
+        fp = reg.fingerprint(
+            [Path(arts[k]) for k in ("bundle", "evaluator", "generator", "latency", "latency_model")]
+        )
         reg.ensure_model(client, gen_name, f"NAG generator for {name}: budgets (ms) in, architectures out")
         reg.ensure_model(client, ev_name, f"NAG evaluator R(arch | budget) for {name}")
         existing = reg.find_version(client, gen_name, fp)
         if existing is None:
             with mlflow.start_run(run_id=run_id):
-                gen_info = mlflow.pyfunc.log_model(name="generator", python_model=GeneratorModel(), artifacts=arts,
-                                                   pip_requirements=_requirements())
-                ev_info = mlflow.pyfunc.log_model(name="evaluator", python_model=EvaluatorModel(), artifacts=arts,
-                                                  pip_requirements=_requirements())
+                gen_info = mlflow.pyfunc.log_model(
+                    name="generator",
+                    python_model=GeneratorModel(),
+                    artifacts=arts,
+                    pip_requirements=_requirements(),
+                )
+                ev_info = mlflow.pyfunc.log_model(
+                    name="evaluator",
+                    python_model=EvaluatorModel(),
+                    artifacts=arts,
+                    pip_requirements=_requirements(),
+                )
             challenger = mlflow.pyfunc.load_model(gen_info.model_uri)
         else:
             challenger = mlflow.pyfunc.load_model(f"models:/{gen_name}/{existing.version}")
@@ -92,8 +103,13 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     promote, why = reg.decide(result, champion, params.registry.tolerance_pp)
     if existing is not None and champ_version == str(existing.version):
         promote, why = True, "already champion"
-    tags = {**reg.gate_tags(result, champion, champ_version, promote, why, kind), **prov,
-            "fingerprint": fp, "platform": name, "gate.grid_ms": json.dumps([round(b, 6) for b in frame["budget_ms"]])}
+    tags = {
+        **reg.gate_tags(result, champion, champ_version, promote, why, kind),
+        **prov,
+        "fingerprint": fp,
+        "platform": name,
+        "gate.grid_ms": json.dumps([round(b, 6) for b in frame["budget_ms"]]),
+    }
     if existing is None:
         ev = reg.create_version(client, ev_name, ev_info.model_uri, run_id, {**prov, "fingerprint": fp,
                                                                             "platform": name}, promote)
@@ -106,7 +122,9 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
         version, created = str(gv.version), True
     else:
         version, created = str(existing.version), False
-        reg.apply_decision(client, gen_name, version, promote, {k: v for k, v in tags.items() if k.startswith("gate.")})
+        reg.apply_decision(
+            client, gen_name, version, promote, {k: v for k, v in tags.items() if k.startswith("gate.")}
+        )
         ev_version = existing.tags.get("evaluator_version")
         if promote and ev_version and reg.alias_version(client, ev_name, reg.CHAMPION) != ev_version:
             client.set_registered_model_alias(ev_name, reg.CHAMPION, ev_version)
@@ -119,7 +137,7 @@ def register_supernet(root: Path, params, run_id: str, client: MlflowClient, pro
     from flows.supernet_model import log_supernet
 
     path = root / "models/supernet.pt"
-    if not path.is_file() or not any(p.kind in ("local", "imported") for p in params.platforms):
+    if not path.is_file() or not any(p.group == "supernet_platforms" for p in params.platforms):
         return None
     metrics = json.loads((root / "reports/metrics/supernet.json").read_text())
     acc = float(metrics["random_subnets"]["mean"])
@@ -134,10 +152,15 @@ def register_supernet(root: Path, params, run_id: str, client: MlflowClient, pro
     champ_acc = float(client.get_model_version(name, champ).tags["random_subnets_mean"]) if champ else None
     promote = champ_acc is None or acc >= champ_acc - params.registry.tolerance_pp
     info = log_supernet(root, params, run_id, _requirements())
-    tags = {**prov, "fingerprint": fp, "random_subnets_mean": f"{acc:.4f}",
-            "test_acc_largest": str(metrics["test_acc_largest"]), "test_acc_smallest": str(metrics["test_acc_smallest"]),
-            "gate.decision": "promoted" if promote else "rejected",
-            "gate.champion_random_subnets_mean": "" if champ_acc is None else f"{champ_acc:.4f}"}
+    tags = {
+        **prov,
+        "fingerprint": fp,
+        "random_subnets_mean": f"{acc:.4f}",
+        "test_acc_largest": str(metrics["test_acc_largest"]),
+        "test_acc_smallest": str(metrics["test_acc_smallest"]),
+        "gate.decision": "promoted" if promote else "rejected",
+        "gate.champion_random_subnets_mean": "" if champ_acc is None else f"{champ_acc:.4f}",
+    }
     v = reg.create_version(client, name, info.model_uri, run_id, tags, promote)
     return {"version": str(v.version), "created": True, "promoted": promote, "random_subnets_mean": acc}
 
@@ -152,9 +175,11 @@ def register_all(root: Path, params, only: list[str] | None = None) -> dict:
         lock.acquire()
     except Timeout:
         raise reg.RegistryError(
-            f"the registry store {root / 'mlruns'} is locked by another writer ({root / 'mlruns/registry.lock'}) "
+            f"the registry store {root / 'mlruns'} is locked by another writer "
+            f"({root / 'mlruns/registry.lock'}) "
             f"for more than {params.registry.lock_timeout_s:g} s; wait for it to finish and rerun "
-            f"`python -m flows.register`") from None
+            f"`python -m flows.register`"
+        ) from None
     try:
         client = configure(root)
         parent, children, reused = log_pipeline(root, params, client, only)
@@ -166,9 +191,12 @@ def register_all(root: Path, params, only: list[str] | None = None) -> dict:
         for p in params.platforms:
             if only and p.name not in only:
                 continue
-            summary["platforms"].append(register_platform(root, params, p.name, children[p.name], client, prov))
-            summary["subnets"].append(register_subnets(root, p.name, children[p.name], client, prov, sn_version,
-                                                       _subnet_requirements()))
+            summary["platforms"].append(
+                register_platform(root, params, p.name, children[p.name], client, prov)
+            )
+            if p.group == "supernet_platforms":  # a table-backed platform has no finetuned subnets
+                summary["subnets"].append(register_subnets(root, p.name, children[p.name], client, prov,
+                                                           sn_version, _subnet_requirements()))
         return summary
     finally:
         lock.release()
@@ -185,23 +213,33 @@ def main(
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.exceptions import MlflowException
 
-    from nag.config import ConfigError, load_params
     from flows.tracking import MissingArtifactError
+    from nag.config import ConfigError, load_params
 
     try:
         cfg = load_params(root / params if not params.is_absolute() else params)
         for name in platform or []:
             cfg.platform(name)
         summary = register_all(root, cfg, platform or None)
-    except (ConfigError, MissingArtifactError, reg.RegistryError, MlflowException, ValueError, OSError) as exc:
+    except (
+        ConfigError,
+        MissingArtifactError,
+        reg.RegistryError,
+        MlflowException,
+        ValueError,
+        OSError,
+    ) as exc:
         msg = str(exc)
         if "database is locked" in msg:
-            msg = f"the MLflow store is locked by another writer ({msg.splitlines()[0]}); retry when it finishes"
+            msg = (f"the MLflow store is locked by another writer ({msg.splitlines()[0]}); "
+                   f"retry when it finishes")
         typer.secho(f"error: {msg}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     for s in summary["platforms"]:
-        typer.echo(f"nag-generator-{s['platform']} v{s['version']} ({'new' if s['created'] else 'existing'}): "
-                   f"{'champion' if s['promoted'] else 'challenger only'} — {s['reason']}")
+        typer.echo(
+            f"nag-generator-{s['platform']} v{s['version']} ({'new' if s['created'] else 'existing'}): "
+            f"{'champion' if s['promoted'] else 'challenger only'} — {s['reason']}"
+        )
     for s in summary["subnets"]:
         if s["subnets"]:
             new = sum(v["created"] for v in s["subnets"])

@@ -64,15 +64,23 @@ def decide(challenger: GateResult, champion: GateResult | None, tolerance_pp: fl
     """(promote?, why) by the gate's rule."""
     if champion is None:
         ok = challenger.satisfaction >= 1.0
-        return ok, ("first version, satisfies every budget" if ok else
-                    f"first version satisfies only {challenger.satisfaction:.0%} of the budgets (needs 100 %)")
+        return ok, (
+            "first version, satisfies every budget"
+            if ok
+            else f"first version satisfies only {challenger.satisfaction:.0%} of the budgets (needs 100 %)"
+        )
     if challenger.satisfaction < champion.satisfaction:
         return False, f"satisfaction {challenger.satisfaction:.0%} < champion's {champion.satisfaction:.0%}"
     if challenger.mean_accuracy < champion.mean_accuracy - tolerance_pp:
-        return False, (f"mean accuracy {challenger.mean_accuracy:.3f} < champion's {champion.mean_accuracy:.3f} "
-                       f"- {tolerance_pp} pp")
-    return True, (f"satisfaction {challenger.satisfaction:.0%} >= {champion.satisfaction:.0%}, mean accuracy "
-                  f"{challenger.mean_accuracy:.3f} vs champion's {champion.mean_accuracy:.3f} (tolerance {tolerance_pp})")
+        return False, (
+            f"mean accuracy {challenger.mean_accuracy:.3f} < champion's {champion.mean_accuracy:.3f} "
+            f"- {tolerance_pp} pp"
+        )
+    return True, (
+        f"satisfaction {challenger.satisfaction:.0%} >= {champion.satisfaction:.0%}, mean accuracy "
+        f"{challenger.mean_accuracy:.3f} vs champion's {champion.mean_accuracy:.3f} (tolerance "
+        f"{tolerance_pp})"
+    )
 
 
 def ensure_model(client: MlflowClient, name: str, description: str) -> None:
@@ -111,7 +119,9 @@ def create_version(client: MlflowClient, name: str, model_uri: str, run_id: str,
     return version
 
 
-def apply_decision(client: MlflowClient, name: str, version: str, promote: bool, tags: dict[str, str]) -> None:
+def apply_decision(
+    client: MlflowClient, name: str, version: str, promote: bool, tags: dict[str, str]
+) -> None:
     """Re-run promotion on an existing version: same tags, champion alias when it passes."""
     for k, v in tags.items():
         client.set_model_version_tag(name, version, k, v)

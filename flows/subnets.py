@@ -40,8 +40,10 @@ class SubnetModel(mlflow.pyfunc.PythonModel):
         if x.ndim == 3:
             x = x[:, None]
         if x.shape[1:] != (c, h, w):
-            raise ValueError(f"expected images of shape (N, {c}, {h}, {w}) or (N, {h}, {w}) (pixel values 0..255), "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected images of shape (N, {c}, {h}, {w}) or (N, {h}, {w}) (pixel values 0..255), "
+                f"got {tuple(x.shape)}"
+            )
         norm = spec["normalize"]
         x = (x / 255.0 - norm["mean"]) / norm["std"]
         logits = self.session.run(None, {"input": x.astype(np.float32)})[0]
@@ -60,14 +62,22 @@ def _fingerprint(onnx: Path, card: dict) -> str:
 
 def subnet_tags(card: dict, supernet_version: str | None) -> dict[str, str]:
     lat, acc = card["latency_ms"], card["accuracy"]
-    return {"budget_ms": f"{card['budget_ms']:.6g}", "latency_ms": f"{lat['predicted']:.6g}",
-            "measured_latency_ms": "" if lat["measured"] is None else f"{lat['measured']:.6g}",
-            "within_budget": str(lat["within_budget"]).lower(), "test_accuracy": f"{acc['test_after_finetune']:.4f}",
-            "test_accuracy_before_finetune": f"{acc['test_before_finetune']:.4f}",
-            "predicted_val_accuracy": "" if acc["predicted_val"] is None else f"{acc['predicted_val']:.4f}",
-            "arch_id": card["arch_id"], "arch": json.dumps(card["arch"]), "params": str(card["params"]),
-            "madds": str(card["madds"]), "platform": card["platform"],
-            "supernet_version": supernet_version or "", "supernet_sha256": card["provenance"]["supernet_sha256"] or ""}
+    return {
+        "budget_ms": f"{card['budget_ms']:.6g}",
+        "latency_ms": f"{lat['predicted']:.6g}",
+        "measured_latency_ms": "" if lat["measured"] is None else f"{lat['measured']:.6g}",
+        "within_budget": str(lat["within_budget"]).lower(),
+        "test_accuracy": f"{acc['test_after_finetune']:.4f}",
+        "test_accuracy_before_finetune": f"{acc['test_before_finetune']:.4f}",
+        "predicted_val_accuracy": "" if acc["predicted_val"] is None else f"{acc['predicted_val']:.4f}",
+        "arch_id": card["arch_id"],
+        "arch": json.dumps(card["arch"]),
+        "params": str(card["params"]),
+        "madds": str(card["madds"]),
+        "platform": card["platform"],
+        "supernet_version": supernet_version or "",
+        "supernet_sha256": card["provenance"]["supernet_sha256"] or "",
+    }
 
 
 def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, prov: dict,
@@ -75,11 +85,13 @@ def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, p
     """One version of ``nag-subnet-<name>`` per budget in ``models/subnets/<name>/index.json``."""
     folder = root / f"models/subnets/{name}"
     index = json.loads((folder / "index.json").read_text())
-    if not index.get("applicable", True):
-        return {"platform": name, "subnets": [], "reason": index.get("reason")}
     model = f"nag-subnet-{name}"
-    reg.ensure_model(client, model, f"finetuned subnets generated for budgets on {name} (ONNX; one version per budget)")
-    known = {v.tags.get("fingerprint"): str(v.version) for v in client.search_model_versions(f"name = '{model}'")}
+    reg.ensure_model(
+        client, model, f"finetuned subnets generated for budgets on {name} (ONNX; one version per budget)"
+    )
+    known = {
+        v.tags.get("fingerprint"): str(v.version) for v in client.search_model_versions(f"name = '{model}'")
+    }
     out = []
     for card in index["cards"]:
         onnx = folder / card["onnx"]["file"]
@@ -90,9 +102,12 @@ def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, p
         with tempfile.TemporaryDirectory() as tmp:
             (Path(tmp) / "card.json").write_text(json.dumps(card, indent=2))
             with mlflow.start_run(run_id=run_id):
-                info = mlflow.pyfunc.log_model(name=f"subnet-{card['arch_id']}", python_model=SubnetModel(),
-                                               artifacts={"onnx": str(onnx), "card": str(Path(tmp) / "card.json")},
-                                               pip_requirements=requirements)
+                info = mlflow.pyfunc.log_model(
+                    name=f"subnet-{card['arch_id']}",
+                    python_model=SubnetModel(),
+                    artifacts={"onnx": str(onnx), "card": str(Path(tmp) / "card.json")},
+                    pip_requirements=requirements,
+                )
         tags = {**prov, **subnet_tags(card, supernet_version), "fingerprint": fp}
         v = client.create_model_version(model, info.model_uri, run_id=run_id, tags=tags)
         known[fp] = str(v.version)

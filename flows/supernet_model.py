@@ -49,6 +49,11 @@ def log_supernet(root: Path, params, run_id: str, requirements: list[str]):
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
         write_bundle_config(Path(tmp) / "bundle.json", params, "", meta)
         return mlflow.pyfunc.log_model(
-            name="supernet", python_model=SupernetModel(),
-            artifacts={"supernet": str(root / "models/supernet.pt"), "bundle": str(Path(tmp) / "bundle.json")},
-            pip_requirements=requirements)
+            name="supernet",
+            python_model=SupernetModel(),
+            artifacts={
+                "supernet": str(root / "models/supernet.pt"),
+                "bundle": str(Path(tmp) / "bundle.json"),
+            },
+            pip_requirements=requirements,
+        )

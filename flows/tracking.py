@@ -2,7 +2,8 @@
 
 The parent run holds every params section, the shared stages' metrics (prepare, supernet, archs,
 accuracy) and their JSON as artifacts; each platform's nested run holds its platform settings, the
-metrics of latency@, validate@, arch_dataset@, evaluator@, generator@, generate@ and finetune@, their JSON, the
+metrics of its stages (latency@ or table@, validate@, arch_dataset@, train_evaluator@, train_generator@,
+frontier@, finetune@), their JSON, the
 plots and the Great Expectations report. Tags: git commit (and whether the tree was dirty) and the
 md5 of ``dvc.lock``. Logging the same ``dvc.lock`` state twice reuses the first run.
 """
@@ -40,19 +41,20 @@ def configure(root: Path) -> MlflowClient:
     return client
 
 
-def platform_files(root: Path, p: str) -> dict[str, Path]:
-    """What one platform's stages wrote (the dvc.yaml paths)."""
-    return {
-        "latency": root / f"data/latency/{p}.parquet", "latency_model": root / f"models/latency/{p}.pkl",
-        "dataset": root / f"data/archdata/{p}.parquet", "evaluator": root / f"models/evaluator/{p}.pt",
-        "generator": root / f"models/generator/{p}.pt", "frontier": root / f"reports/frontier/{p}.json",
-        "validation": root / f"reports/validation/{p}.json",
-        "m_latency": root / f"reports/metrics/latency/{p}.json",
-        "m_arch_dataset": root / f"reports/metrics/arch_dataset/{p}.json",
-        "m_evaluator": root / f"reports/metrics/evaluator/{p}.json",
-        "m_generator": root / f"reports/metrics/generator/{p}.json",
-        "m_finetune": root / f"reports/finetune/{p}.json", "subnets": root / f"models/subnets/{p}/index.json",
-    }
+def platform_files(root: Path, p) -> dict[str, Path]:
+    """What one platform's stages wrote (:class:`nag.layout.PlatformLayout`: the dvc.yaml paths); ``p`` a
+    :class:`nag.config.PlatformConfig` (supernet-backed ones also have finetuned subnets)."""
+    from nag.layout import PlatformLayout
+
+    lay = PlatformLayout.of(p.name, root)
+    files = {"latency": lay.latency, "latency_model": lay.latency_model, "dataset": lay.dataset,
+             "evaluator": lay.evaluator, "generator": lay.generator, "frontier": lay.frontier,
+             "validation": lay.validation, "m_latency": lay.latency_metrics,
+             "m_train_evaluator": lay.evaluator_metrics, "m_train_generator": lay.generator_metrics}
+    if p.group == "supernet_platforms":
+        files.update({"m_arch_dataset": lay.dataset_metrics, "m_finetune": lay.finetune_metrics,
+                      "subnets": lay.subnets / "index.json"})
+    return files
 
 
 def selected(params, only: list[str] | None) -> list:
@@ -63,10 +65,10 @@ def selected(params, only: list[str] | None) -> list:
 def check_inputs(root: Path, params, only: list[str] | None = None) -> None:
     """Refuse to start when any stage output is missing (nothing logged, nothing registered)."""
     need = [root / "dvc.lock"]
-    if any(p.kind in ("local", "imported") for p in selected(params, only)):  # the mbv3 chain ran
+    if any(p.group == "supernet_platforms" for p in selected(params, only)):  # the mbv3 chain ran
         need += [root / f"reports/metrics/{m}.json" for m in SHARED_METRICS]
     for p in selected(params, only):
-        need += list(platform_files(root, p.name).values())
+        need += list(platform_files(root, p).values())
     missing = [str(f.relative_to(root)) for f in need if not f.is_file()]
     if missing:
         raise MissingArtifactError(f"missing pipeline output(s): {', '.join(missing[:6])}"
@@ -109,7 +111,9 @@ def provenance(root: Path) -> dict[str, str]:
     """git commit, dirty flag and the md5 of dvc.lock: what reproduces this run."""
     def git(*args: str) -> str:
         try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+            return subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, check=True
+            ).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return ""
 
@@ -130,8 +134,11 @@ def log_pipeline(root: Path, params, client: MlflowClient, only: list[str] | Non
 
     tags = provenance(root)
     exp = client.get_experiment_by_name(EXPERIMENT)
-    found = client.search_runs([exp.experiment_id], f"tags.dvc_lock_md5 = '{tags['dvc_lock_md5']}' and "
-                                                    f"tags.git_commit = '{tags['git_commit']}' and tags.role = 'pipeline'")
+    found = client.search_runs(
+        [exp.experiment_id],
+        f"tags.dvc_lock_md5 = '{tags['dvc_lock_md5']}' and "
+        f"tags.git_commit = '{tags['git_commit']}' and tags.role = 'pipeline'",
+    )
     children: dict[str, str] = {}
     if found:
         parent = found[0].info.run_id
@@ -141,7 +148,9 @@ def log_pipeline(root: Path, params, client: MlflowClient, only: list[str] | Non
             return parent, children, True
     raw = params_to_dict(params)
     plats = [p for p in raw.pop("platforms") if not only or p["name"] in only]
-    with mlflow.start_run(run_name=f"pipeline {tags['git_commit'][:8]}", tags={**tags, "role": "pipeline"}) as run:
+    with mlflow.start_run(
+        run_name=f"pipeline {tags['git_commit'][:8]}", tags={**tags, "role": "pipeline"}
+    ) as run:
         _log(params=flat_params(raw))
         for m in SHARED_METRICS:
             path = root / f"reports/metrics/{m}.json"
@@ -151,23 +160,40 @@ def log_pipeline(root: Path, params, client: MlflowClient, only: list[str] | Non
             mlflow.log_artifact(str(path), "metrics")
         for plat in plats:
             name = plat["name"]
-            files = platform_files(root, name)
-            with mlflow.start_run(run_name=name, nested=True, tags={**tags, "role": "platform", "platform": name,
-                                                                      "kind": plat["kind"]}) as child:
+            files = platform_files(root, params.platform(name))
+            with mlflow.start_run(
+                run_name=name,
+                nested=True,
+                tags={**tags, "role": "platform", "platform": name, "kind": plat["kind"]},
+            ) as child:
                 _log(params=flat_params(plat, "platform."))
-                for key, stage in (("m_latency", "latency"), ("m_arch_dataset", "arch_dataset"),
-                                   ("m_evaluator", "evaluator"), ("m_generator", "generator"), ("frontier", "generate"),
-                                   ("m_finetune", "finetune")):
+                for key, stage in (
+                    ("m_latency", "latency"),
+                    ("m_arch_dataset", "arch_dataset"),
+                    ("m_train_evaluator", "train_evaluator"),
+                    ("m_train_generator", "train_generator"),
+                    ("frontier", "frontier"),
+                    ("m_finetune", "finetune"),
+                ):
+                    if key not in files:  # a stage this platform's type does not have
+                        continue
                     data = _read(files[key])
                     if key in ("frontier", "m_finetune"):  # per-budget lists: in the JSON artifact
-                        data = {k: v for k, v in data.items() if k not in ("frontier", "budgets", "budgets_exceeded")}
+                        data = {
+                            k: v
+                            for k, v in data.items()
+                            if k not in ("frontier", "budgets", "budgets_exceeded")
+                        }
                     _log(metrics={f"{stage}.{k}": v for k, v in flatten(data).items()})
                     mlflow.log_artifact(str(files[key]), "metrics")
                 report = _read(files["validation"])
                 _log(metrics={"validation.success": float(report["success"]),
                               "validation.n_failed": float(report["n_failed"])})
                 mlflow.log_artifact(str(files["validation"]), "validation")
-                for png in [root / f"reports/plots/latency/{name}.png", *sorted((root / f"reports/plots/{name}").glob("*"))]:
+                for png in [
+                    root / f"reports/plots/latency/{name}.png",
+                    *sorted((root / f"reports/plots/{name}").glob("*")),
+                ]:
                     if png.is_file():
                         mlflow.log_artifact(str(png), "plots")
                 children[name] = child.info.run_id

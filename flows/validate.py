@@ -54,8 +54,13 @@ def latency_expectations(kind: str, arch_ids: list[str], cfg, max_spread: float 
         gxe.ExpectColumnValuesToBeBetween(column="latency_ms", min_value=lo, max_value=hi),
         gxe.ExpectColumnValuesToBeInSet(column="source", value_set=SOURCES),
         # a few noisy rows on a shared machine do not spoil a table whose LUT error is validated on its own
-        gxe.ExpectColumnValuesToBeBetween(column="spread", min_value=0, max_value=max_spread or cfg.max_spread,
-                                          row_condition=Column("source") == "measured", mostly=cfg.spread_mostly),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="spread",
+            min_value=0,
+            max_value=max_spread or cfg.max_spread,
+            row_condition=Column("source") == "measured",
+            mostly=cfg.spread_mostly,
+        ),
     ]
     return exps
 
@@ -96,14 +101,23 @@ def run_suite(name: str, df: pd.DataFrame, expectations: list) -> list[dict]:
     out = []
     for r in result.results:
         d = r.to_json_dict()
-        kw = {k: v for k, v in d["expectation_config"]["kwargs"].items() if k not in ("value_set", "batch_id")}
+        kw = {
+            k: v for k, v in d["expectation_config"]["kwargs"].items() if k not in ("value_set", "batch_id")
+        }
         res = d.get("result") or {}
         idx = (res.get("unexpected_index_list") or [])[:5]
-        out.append({"suite": name, "expectation": d["expectation_config"]["type"], "kwargs": kw,
-                    "success": bool(d["success"]), "unexpected_count": res.get("unexpected_count"),
-                    "observed_value": res.get("observed_value"),
-                    "examples": df.iloc[[i for i in idx if isinstance(i, int)]].to_dict("records") if idx else [],
-                    "error": (d.get("exception_info") or {}).get("exception_message")})
+        out.append(
+            {
+                "suite": name,
+                "expectation": d["expectation_config"]["type"],
+                "kwargs": kw,
+                "success": bool(d["success"]),
+                "unexpected_count": res.get("unexpected_count"),
+                "observed_value": res.get("observed_value"),
+                "examples": df.iloc[[i for i in idx if isinstance(i, int)]].to_dict("records") if idx else [],
+                "error": (d.get("exception_info") or {}).get("exception_message"),
+            }
+        )
     return out
 
 
@@ -116,8 +130,11 @@ def validate_platform(name: str, kind: str, cfg, latency: pd.DataFrame, arch_ids
     err = model_error_frame(kind, metrics)
     if err is not None:
         _, gxe = _gx()
-        results += run_suite(f"model_error_{name}", err,
-                             [gxe.ExpectColumnValuesToBeBetween(column="mape", min_value=0, max_value=cfg.max_mape)])
+        results += run_suite(
+            f"model_error_{name}",
+            err,
+            [gxe.ExpectColumnValuesToBeBetween(column="mape", min_value=0, max_value=cfg.max_mape)],
+        )
     failed = [r for r in results if not r["success"]]
     return {"platform": name, "kind": kind, "success": not failed, "n_expectations": len(results),
             "n_failed": len(failed), "failed": failed, "results": results}
@@ -128,11 +145,20 @@ def describe_failures(report: dict) -> str:
              f"{report['n_expectations']} expectations:"]
     for f in report["failed"]:
         what = ", ".join(f"{k}={v}" for k, v in f["kwargs"].items())
-        detail = f"{f['unexpected_count']} bad value(s)" if f["unexpected_count"] else f"observed {f['observed_value']}"
-        lines.append(f"  - [{f['suite']}] {f['expectation']}({what}): {detail}"
-                     + (f"; e.g. {f['examples'][:3]}" if f["examples"] else "") + (f"; {f['error']}" if f["error"] else ""))
-    lines.append("nothing downstream will train on it: fix the measurements (or thresholds in params.yaml latency:) "
-                 "and rerun")
+        detail = (
+            f"{f['unexpected_count']} bad value(s)"
+            if f["unexpected_count"]
+            else f"observed {f['observed_value']}"
+        )
+        lines.append(
+            f"  - [{f['suite']}] {f['expectation']}({what}): {detail}"
+            + (f"; e.g. {f['examples'][:3]}" if f["examples"] else "")
+            + (f"; {f['error']}" if f["error"] else "")
+        )
+    lines.append(
+        "nothing downstream will train on it: fix the measurements (or thresholds in params.yaml latency:) "
+        "and rerun"
+    )
     return "\n".join(lines)
 
 
@@ -157,8 +183,16 @@ def main(
         plat = cfg.platform(platform)
         ids, device = expected_ids(cfg, plat, prepared, archs)
         df = pd.read_parquet(latency)
-        report = validate_platform(platform, plat.kind, cfg.latency, df, ids, json.loads(metrics.read_text()), device,
-                                   plat.max_spread)
+        report = validate_platform(
+            platform,
+            plat.kind,
+            cfg.latency,
+            df,
+            ids,
+            json.loads(metrics.read_text()),
+            device,
+            plat.max_spread,
+        )
     except (ConfigError, OSError, ValueError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -17,8 +17,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-TRAINING = ("arch_dataset", "evaluator", "generator", "generate")  # per platform, in order
-MEASURING = ("latency", "validate")  # per platform, serial: local latency needs a quiet machine
+# per platform type (params.yaml's group), in order
+MEASURING = {"table_platforms": ("table", "validate"),  # serial: local latency needs a quiet machine
+             "supernet_platforms": ("latency", "validate")}
+TRAINING = {"table_platforms": ("train_evaluator", "train_generator", "frontier"),  # fanned out
+            "supernet_platforms": ("arch_dataset", "train_evaluator", "train_generator", "frontier")}
+DELIVERY = {"table_platforms": (), "supernet_platforms": ("finetune",)}  # serial: local ones time models
 
 
 class StageFailed(RuntimeError):
@@ -40,8 +44,10 @@ def workspace_lock(root: Path, timeout_s: float):
     try:
         lock.acquire()
     except Timeout:
-        raise WorkspaceBusy(f"another NAG flow run is using {root} (lock {root / '.nag-flow.lock'}) for more than "
-                            f"{timeout_s:g} s; wait for it to finish (see the Prefect UI) and run again") from None
+        raise WorkspaceBusy(
+            f"another NAG flow run is using {root} (lock {root / '.nag-flow.lock'}) for more than "
+            f"{timeout_s:g} s; wait for it to finish (see the Prefect UI) and run again"
+        ) from None
     try:
         yield
     finally:
@@ -61,7 +67,9 @@ def repro(root: Path, targets: list[str]) -> str:
         stage = _failed_stage(out) or " ".join(targets)
         # validation refusing the data is a verdict, not an accident: never retried
         transient = not stage.startswith("validate@") and "exited with 2" not in out
-        raise StageFailed(f"dvc repro {' '.join(targets)} failed at {stage}:\n{out[-3000:]}", stage, transient)
+        raise StageFailed(
+            f"dvc repro {' '.join(targets)} failed at {stage}:\n{out[-3000:]}", stage, transient
+        )
     return out
 
 
@@ -77,9 +85,9 @@ def stage_commands(root: Path, names: list[str]) -> dict[str, str]:
     return {n: stages[n].cmd for n in names}
 
 
-def stale_chain(root: Path, platform: str) -> list[str]:
-    """The platform's training stages that must run: from the first changed one to the end."""
-    chain = [f"{s}@{platform}" for s in TRAINING]
+def stale_chain(root: Path, platform: str, group: str) -> list[str]:
+    """The platform's training stages (``group``: its type) that must run: from the first changed one on."""
+    chain = [f"{s}@{platform}" for s in TRAINING[group]]
     res = subprocess.run(["dvc", "status", "--json", *chain], cwd=root, capture_output=True, text=True)
     if res.returncode != 0:
         raise StageFailed(f"dvc status failed:\n{res.stderr[-2000:]}", chain[0], True)
@@ -95,8 +103,11 @@ def run_command(root: Path, stage: str, cmd: str) -> None:
     res = subprocess.run(cmd, shell=True, cwd=root, capture_output=True, text=True)
     if res.returncode != 0:
         # exit 2: the command refused its input (a user error, not transient); signals/other: retry
-        raise StageFailed(f"{stage} failed (exit {res.returncode}):\n{(res.stdout + res.stderr)[-3000:]}", stage,
-                          res.returncode != 2)
+        raise StageFailed(
+            f"{stage} failed (exit {res.returncode}):\n{(res.stdout + res.stderr)[-3000:]}",
+            stage,
+            res.returncode != 2,
+        )
 
 
 def commit(root: Path, stages: list[str]) -> None:

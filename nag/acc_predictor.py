@@ -33,8 +33,16 @@ def make_regressor(kind: str, seed: int) -> RegressorMixin:
     if kind == "gbr":
         return HistGradientBoostingRegressor(max_iter=400, learning_rate=0.05, random_state=seed)
     if kind == "mlp":
-        return make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(256, 256), alpha=1e-3, max_iter=600,
-                                                            early_stopping=True, random_state=seed))
+        return make_pipeline(
+            StandardScaler(),
+            MLPRegressor(
+                hidden_layer_sizes=(256, 256),
+                alpha=1e-3,
+                max_iter=600,
+                early_stopping=True,
+                random_state=seed,
+            ),
+        )
     if kind == "rf+gbr":  # mean of both: their errors are only partly shared
         return VotingRegressor([("rf", make_regressor("rf", seed)), ("gbr", make_regressor("gbr", seed))])
     if kind == "ridge":

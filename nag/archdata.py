@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 
 from nag.atomic import write_with
+from nag.errors import NagError
 from nag.spaces.base import Arch, SearchSpace
 
 
-class DataError(ValueError):
+class DataError(NagError, ValueError):
     """An architecture table with missing, non-finite or inconsistent values."""
 
 
@@ -35,7 +36,9 @@ def check_finite(name: str, values: np.ndarray, positive: bool = False) -> np.nd
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
         kind = "NaN/inf or non-positive" if positive else "NaN/inf"
-        raise DataError(f"{name}: {int(bad.sum())} {kind} value(s), e.g. rows {rows}; fix the table and rerun")
+        raise DataError(
+            f"{name}: {int(bad.sum())} {kind} value(s), e.g. rows {rows}; fix the table and rerun"
+        )
     return values
 
 

@@ -134,7 +134,9 @@ def run_nb201_benchmark(platform: Platform, params: Params, train_size: int = 10
     ref_acc, ref_lat = float(np.median(data.acc)), float(budgets[-1])
     hv_oracle = hypervolume(oracle_acc, oracle_lat, ref_acc, ref_lat)
     for name, (a, lat) in points.items():
-        methods[name]["hypervolume_ratio"] = hypervolume(a, lat, ref_acc, ref_lat) / hv_oracle if hv_oracle else None
+        methods[name]["hypervolume_ratio"] = (
+            hypervolume(a, lat, ref_acc, ref_lat) / hv_oracle if hv_oracle else None
+        )
 
     return {
         "device": device,
@@ -145,14 +147,24 @@ def run_nb201_benchmark(platform: Platform, params: Params, train_size: int = 10
         "trained_budgets_ms": budgets_train.tolist(),
         "oracle": {"accuracy": oracle_acc.tolist(), "latency": oracle_lat.tolist()},
         "methods": methods,
-        "hypervolume_reference": {"accuracy": ref_acc, "latency_ms": ref_lat,
-                                  "note": "accuracy floor = median of the M-sample; latency = largest budget"},
-        "timing": {"train_seconds": train_seconds, "evaluator_seconds": ev_metrics["train_seconds"],
-                   "generator_seconds": gen_metrics["train_seconds"],
-                   "infer_ms_per_budget": 1000 * infer_seconds / len(budgets)},
+        "hypervolume_reference": {
+            "accuracy": ref_acc,
+            "latency_ms": ref_lat,
+            "note": "accuracy floor = median of the M-sample; latency = largest budget",
+        },
+        "timing": {
+            "train_seconds": train_seconds,
+            "evaluator_seconds": ev_metrics["train_seconds"],
+            "generator_seconds": gen_metrics["train_seconds"],
+            "infer_ms_per_budget": 1000 * infer_seconds / len(budgets),
+        },
         "evaluator": {k: v for k, v in ev_metrics.items() if k != "config"},
         "generator": {k: v for k, v in gen_metrics.items() if k != "config"},
-        "config": {"budgets": asdict(params.budgets), "evaluator": asdict(params.evaluator),
-                   "generator": asdict(params.generator), "infer": asdict(params.infer)},
+        "config": {
+            "budgets": asdict(params.budgets),
+            "evaluator": asdict(params.evaluator),
+            "generator": asdict(params.generator),
+            "infer": asdict(params.infer),
+        },
         "note": "The table answers queries and also judges (one accuracy per cell).",
     }

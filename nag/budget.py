@@ -17,8 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from nag.errors import NagError
 
-class BudgetError(ValueError):
+
+class BudgetError(NagError, ValueError):
     """A budget no architecture can meet, or a budget that is not a positive finite number."""
 
 

@@ -19,6 +19,7 @@ import torch
 
 from nag.atomic import write_with
 from nag.config import EvaluatorConfig, GeneratorConfig
+from nag.errors import NagError
 from nag.evaluator import Evaluator
 from nag.generator import Generator
 from nag.spaces.base import SearchSpace
@@ -26,7 +27,7 @@ from nag.spaces.base import SearchSpace
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NagError, ValueError):
     """A checkpoint that is missing, truncated, or made for another space / budget grid."""
 
 
@@ -53,7 +54,9 @@ def load_object(path: str | Path, kind: str) -> dict:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # truncated or foreign files raise many types
-        raise CheckpointError(f"{path} is not a readable {kind} checkpoint ({exc.__class__.__name__}: {exc})") from exc
+        raise CheckpointError(
+            f"{path} is not a readable {kind} checkpoint ({exc.__class__.__name__}: {exc})"
+        ) from exc
     if not isinstance(obj, dict) or obj.get("kind") != kind or obj.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {kind} checkpoint of format {FORMAT}")
     return obj
@@ -65,8 +68,10 @@ def _check_meta(obj: dict, space: SearchSpace, path: str | Path, k: int | None, 
     if got != want:
         raise CheckpointError(f"{path} was trained for space {got['space']!r} {got}, not {want}")
     if k is not None and len(obj["meta"]["budgets"]) != k:
-        raise CheckpointError(f"{path} was trained with K={len(obj['meta']['budgets'])} budgets, but budgets.k is "
-                              f"{k}: retrain it (dvc repro) or set budgets.k back to {len(obj['meta']['budgets'])}")
+        raise CheckpointError(
+            f"{path} was trained with K={len(obj['meta']['budgets'])} budgets, but budgets.k is "
+            f"{k}: retrain it (dvc repro) or set budgets.k back to {len(obj['meta']['budgets'])}"
+        )
     trained_for = obj["meta"].get("platform")
     if platform is not None and trained_for is not None and trained_for != platform:
         raise CheckpointError(f"{path} was trained for platform {trained_for!r}, not {platform!r}: pass "
@@ -109,8 +114,10 @@ def load_generator(path: str | Path, space: SearchSpace, k: int | None = None, p
     obj = load_object(path, "generator")
     _check_meta(obj, space, path, k, platform)
     if budgets is not None and not np.allclose(obj["meta"]["budgets"], budgets, rtol=1e-9, atol=0):
-        raise CheckpointError(f"{path} was trained on budgets {np.round(obj['meta']['budgets'], 4).tolist()} ms, "
-                              f"not its evaluator's {np.round(budgets, 4).tolist()}: retrain the generator (dvc repro)")
+        raise CheckpointError(
+            f"{path} was trained on budgets {np.round(obj['meta']['budgets'], 4).tolist()} ms, "
+            f"not its evaluator's {np.round(budgets, 4).tolist()}: retrain the generator (dvc repro)"
+        )
     cfg = GeneratorConfig(**obj["config"])
     gen = Generator(space.vocab_sizes, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim)
     gen.load_state_dict(obj["state"])

@@ -8,9 +8,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -24,16 +24,16 @@ from nag.config_mbv3 import (  # noqa: F401  (re-exported: callers import every 
     PhaseConfig,
     SupernetConfig,
 )
-from nag.config_rules import check_rules
 from nag.config_ops import OrchestrationConfig, PaperConfig, RegistryConfig  # noqa: F401  (re-exported)
-
-
-PLATFORM_KINDS = ("benchmark", "local", "imported")
-LOCAL_RUNTIMES = ("cpu-torch", "cpu-onnxruntime")
-
-
-class ConfigError(ValueError):
-    """params.yaml is malformed (unknown key, wrong type, bad value)."""
+from nag.config_platforms import (  # noqa: F401  (re-exported)
+    LOCAL_RUNTIMES,
+    PLATFORM_KINDS,
+    ConfigError,
+    PlatformConfig,
+    check_platform,
+    platform_entries,
+)
+from nag.config_rules import check_rules
 
 
 @dataclass(frozen=True)
@@ -110,34 +110,6 @@ class DatasetConfig:
 
     train_size: int = 1000
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class PlatformConfig:
-    """One entry of ``platforms:`` (a mapping name → settings in params.yaml).
-
-    Every platform names the ``file`` its latency comes from (a DVC dependency of its stages):
-
-    * ``benchmark`` — a table of real measurements (NB201 schema): ``file`` holds accuracy column
-      ``metric`` and latency column ``lat_<device>``.
-    * ``local`` — mbv3 networks measured on this machine with ``runtime`` (cpu-torch | cpu-onnxruntime)
-      and ``threads`` (0 = latency.threads), batch 1, through a per-block lookup table; ``file`` is the
-      machine description (data/devices/machine.json), so a new machine means new measurements.
-    * ``imported`` — a device described by its own measurement file ``file`` (data/devices/<name>.csv);
-      a predictor fitted on it gives every architecture a latency at ``resolution`` (0 = the supernet's
-      input size).
-    """
-
-    name: str
-    kind: str = "benchmark"
-    file: str = ""
-    device: str = ""
-    metric: str = "acc_cifar10"
-    runtime: str = "cpu-torch"
-    threads: int = 0
-    resolution: int = 0
-    max_spread: float = 0.0  # measured rows' IQR / estimate allowed here (0 = latency.max_spread)
-    finetune_budgets_ms: tuple[float, ...] = ()  # mbv3: budgets finetuned besides the K trained ones
 
 
 @dataclass(frozen=True)
@@ -249,36 +221,18 @@ def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | 
         raise ConfigError(f"cannot parse {path} as YAML ({exc.__class__.__name__}); fix its syntax") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
-    if "benchmarks" in raw:
-        raise ConfigError(f"{path}: the benchmarks: section is now part of platforms: (kind: benchmark); "
-                          f"move its entries there")
-    if "platforms" in raw:
-        plats = raw["platforms"]
-        if not plats:
-            raise ConfigError(f"{path}: platforms: is empty; declare at least one platform "
-                              f"(kind local, imported or benchmark; see README)")
-        if not isinstance(plats, dict):
-            raise ConfigError(f"{path}: platforms must be a mapping of name -> settings")
-        bad = [k for k, v in plats.items() if not isinstance(v, dict)]
-        if bad:
-            raise ConfigError(f"{path}: platforms.{bad[0]} must be a mapping of settings (kind, file, ...)")
-        raw = {**raw, "platforms": [{**v, "name": str(k)} for k, v in plats.items()]}
+    sections = set(raw)
     try:
+        raw = platform_entries(raw)
         params = _checked(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-    defaulted = [f.name for f in dataclasses.fields(Params) if f.name not in raw and f.name != "platforms"]
+    defaulted = [
+        f.name for f in dataclasses.fields(Params) if f.name not in sections and f.name != "platforms"
+    ]
     if note and defaulted:
-        note(f"note: {path} has no {', '.join(defaulted)} section(s): the code defaults apply (see nag/config.py)")
+        note(
+            f"note: {path} has no {', '.join(defaulted)} section(s): the code defaults apply (see "
+            "nag/config.py)"
+        )
     return params
-
-
-def check_platform(p: PlatformConfig) -> None:
-    """Refuse an entry whose kind or kind-specific settings are wrong."""
-    if p.kind not in PLATFORM_KINDS:
-        raise ConfigError(f"platforms.{p.name}.kind = {p.kind!r}: must be one of {', '.join(PLATFORM_KINDS)}")
-    if p.kind == "local" and p.runtime not in LOCAL_RUNTIMES:
-        raise ConfigError(f"platforms.{p.name}.runtime = {p.runtime!r}: must be one of {', '.join(LOCAL_RUNTIMES)}")
-    if not p.file:
-        raise ConfigError(f"platforms.{p.name} names no file (its measurements, or for local "
-                          f"platforms data/devices/machine.json)")

@@ -97,8 +97,12 @@ class LatencyConfig:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    """``finetune:`` — the generated subnets, extracted from the supernet and trained a little on their own."""
+    """``finetune:`` — the generated subnets, extracted from the supernet and trained a little on their
+    own."""
 
+    budgets: int = (
+        4  # of the K trained budgets, this many (evenly spaced, ends included) get a subnet; 0 = all
+    )
     epochs: int = 1
     images_per_epoch: int = 8000  # a seeded random subset of the train split per epoch (0 = all)
     batch_size: int = 128

@@ -52,47 +52,137 @@ SHARE, PCT = within(0, 1), within(0, 100)
 PREDICTORS = one_of("rf", "gbr", "rf+gbr", "mlp", "ridge")
 
 RULES: dict[str, dict[str, Rule]] = {
-    "data": {"format": one_of("idx", "imagefolder"), "val_size": COUNT, "test_fraction": within(0, 1, True, True),
-             "image_size": COUNT},
+    "data": {
+        "format": one_of("idx", "imagefolder"),
+        "val_size": COUNT,
+        "test_fraction": within(0, 1, True, True),
+        "image_size": COUNT,
+    },
     "budgets": {"k": at_least(2), "lo_pct": PCT, "hi_pct": PCT},
-    "evaluator": {"hidden": COUNT, "embed_dim": COUNT, "budget_input": one_of("embedding", "onehot"),
-                  "loss": one_of("hinge", "logistic"), "steps": COUNT, "pairs_per_step": COUNT,
-                  "within_budget_share": SHARE, "lr": POSITIVE, "weight_decay": NONNEG,
-                  "val_fraction": within(0, 1, hi_open=True)},
-    "generator": {"hidden": COUNT, "embed_dim": COUNT, "iterations": COUNT, "samples_per_budget": COUNT,
-                  "lr": POSITIVE, "entropy": NONNEG, "baseline": one_of("moving_average", "none"),
-                  "baseline_momentum": within(0, 1, hi_open=True)},
-    "infer": {"candidates": COUNT, "pool": COUNT, "max_total_samples": COUNT, "widen": NONNEG, "max_rounds": COUNT,
-              "rank_by": one_of("evaluator", "predictor"), "predictor": PREDICTORS, "predictor_mbv3": PREDICTORS},
+    "evaluator": {
+        "hidden": COUNT,
+        "embed_dim": COUNT,
+        "budget_input": one_of("embedding", "onehot"),
+        "loss": one_of("hinge", "logistic"),
+        "steps": COUNT,
+        "pairs_per_step": COUNT,
+        "within_budget_share": SHARE,
+        "lr": POSITIVE,
+        "weight_decay": NONNEG,
+        "val_fraction": within(0, 1, hi_open=True),
+    },
+    "generator": {
+        "hidden": COUNT,
+        "embed_dim": COUNT,
+        "iterations": COUNT,
+        "samples_per_budget": COUNT,
+        "lr": POSITIVE,
+        "entropy": NONNEG,
+        "baseline": one_of("moving_average", "none"),
+        "baseline_momentum": within(0, 1, hi_open=True),
+    },
+    "infer": {
+        "candidates": COUNT,
+        "pool": COUNT,
+        "max_total_samples": COUNT,
+        "widen": NONNEG,
+        "max_rounds": COUNT,
+        "rank_by": one_of("evaluator", "predictor"),
+        "predictor": PREDICTORS,
+        "predictor_mbv3": PREDICTORS,
+    },
     "dataset": {"train_size": at_least(10)},
-    "supernet": {"width_mult": POSITIVE, "input_size": COUNT, "stem_stride": COUNT, "stage_strides": each(COUNT),
-                 "dropout": within(0, 1, hi_open=True), "batch_size": COUNT, "images_per_epoch": NONNEG,
-                 "subnets_per_step": COUNT, "distill_temperature": POSITIVE, "optimizer": one_of("adamw", "sgd"),
-                 "momentum": within(0, 1, hi_open=True), "weight_decay": NONNEG,
-                 "label_smoothing": within(0, 1, hi_open=True), "calib_images": COUNT, "eval_subnets": NONNEG,
-                 "device": one_of("auto", "cpu", "cuda"), "threads": NONNEG},
+    "supernet": {
+        "width_mult": POSITIVE,
+        "input_size": COUNT,
+        "stem_stride": COUNT,
+        "stage_strides": each(COUNT),
+        "dropout": within(0, 1, hi_open=True),
+        "batch_size": COUNT,
+        "images_per_epoch": NONNEG,
+        "subnets_per_step": COUNT,
+        "distill_temperature": POSITIVE,
+        "optimizer": one_of("adamw", "sgd"),
+        "momentum": within(0, 1, hi_open=True),
+        "weight_decay": NONNEG,
+        "label_smoothing": within(0, 1, hi_open=True),
+        "calib_images": COUNT,
+        "eval_subnets": NONNEG,
+        "device": one_of("auto", "cpu", "cuda"),
+        "threads": NONNEG,
+    },
     "archs": {"count": COUNT},
-    "accuracy": {"measured": COUNT, "val_images": NONNEG, "calib_images": COUNT, "repeats": NONNEG,
-                 "predictors": each(PREDICTORS), "batch_size": COUNT, "checkpoint_every": COUNT},
-    "latency": {"warmup": NONNEG, "repeats": COUNT, "rounds": COUNT, "threads": COUNT, "validate_sample": COUNT,
-                "min_measured": COUNT, "max_spread": POSITIVE, "spread_mostly": within(0, 1, lo_open=True),
-                "max_mape": POSITIVE, "range_ms": each(POSITIVE)},
-    "finetune": {"epochs": NONNEG, "images_per_epoch": NONNEG, "batch_size": COUNT, "lr": POSITIVE,
-                 "weight_decay": NONNEG, "label_smoothing": within(0, 1, hi_open=True), "calib_images": COUNT,
-                 "onnx_atol": POSITIVE, "onnx_check_images": COUNT, "threads": NONNEG},
-    "paper": {"n_budgets": COUNT, "budget_lo_pct": PCT, "budget_hi_pct": PCT, "predictor": PREDICTORS,
-              "mbv3_candidates": COUNT, "ks": each(at_least(2)), "hist_samples": COUNT, "workers": COUNT},
-    "registry": {"grid_points": COUNT, "grid_lo_pct": PCT, "grid_hi_pct": PCT, "tolerance_pp": NONNEG,
-                 "lock_timeout_s": NONNEG},
-    "orchestration": {"runner": one_of("local", "dask"), "workers": COUNT, "retries": NONNEG,
-                      "retry_delay_s": NONNEG, "lock_timeout_s": NONNEG, "settle_s": NONNEG},
+    "accuracy": {
+        "measured": COUNT,
+        "val_images": NONNEG,
+        "calib_images": COUNT,
+        "repeats": NONNEG,
+        "predictors": each(PREDICTORS),
+        "batch_size": COUNT,
+        "checkpoint_every": COUNT,
+    },
+    "latency": {
+        "warmup": NONNEG,
+        "repeats": COUNT,
+        "rounds": COUNT,
+        "threads": COUNT,
+        "validate_sample": COUNT,
+        "min_measured": COUNT,
+        "max_spread": POSITIVE,
+        "spread_mostly": within(0, 1, lo_open=True),
+        "max_mape": POSITIVE,
+        "range_ms": each(POSITIVE),
+    },
+    "finetune": {
+        "budgets": NONNEG,
+        "epochs": NONNEG,
+        "images_per_epoch": NONNEG,
+        "batch_size": COUNT,
+        "lr": POSITIVE,
+        "weight_decay": NONNEG,
+        "label_smoothing": within(0, 1, hi_open=True),
+        "calib_images": COUNT,
+        "onnx_atol": POSITIVE,
+        "onnx_check_images": COUNT,
+        "threads": NONNEG,
+    },
+    "paper": {
+        "n_budgets": COUNT,
+        "budget_lo_pct": PCT,
+        "budget_hi_pct": PCT,
+        "predictor": PREDICTORS,
+        "mbv3_candidates": COUNT,
+        "ks": each(at_least(2)),
+        "hist_samples": COUNT,
+        "workers": COUNT,
+    },
+    "registry": {
+        "grid_points": COUNT,
+        "grid_lo_pct": PCT,
+        "grid_hi_pct": PCT,
+        "tolerance_pp": NONNEG,
+        "lock_timeout_s": NONNEG,
+    },
+    "orchestration": {
+        "runner": one_of("local", "dask"),
+        "workers": COUNT,
+        "retries": NONNEG,
+        "retry_delay_s": NONNEG,
+        "lock_timeout_s": NONNEG,
+        "settle_s": NONNEG,
+    },
 }
 # lo < hi pairs of one section
 ORDERED = {"budgets": ("lo_pct", "hi_pct"), "paper": ("budget_lo_pct", "budget_hi_pct"),
            "registry": ("grid_lo_pct", "grid_hi_pct")}
 PHASE = {"epochs": NONNEG, "lr": POSITIVE, "kernels": each(one_of(3, 5, 7)), "depths": each(one_of(2, 3, 4)),
          "expands": each(one_of(3, 4, 6))}
-PLATFORM = {"threads": NONNEG, "resolution": NONNEG, "max_spread": NONNEG, "finetune_budgets_ms": each(POSITIVE)}
+PLATFORM = {
+    "threads": NONNEG,
+    "resolution": NONNEG,
+    "max_spread": NONNEG,
+    "finetune_budgets_ms": each(POSITIVE),
+}
 
 
 def _check(obj: Any, rules: dict[str, Rule], where: str, error: type[Exception]) -> None:
@@ -110,10 +200,14 @@ def check_rules(params: Any, error: type[Exception]) -> None:
     for section, (lo, hi) in ORDERED.items():
         obj = getattr(params, section)
         if not getattr(obj, lo) < getattr(obj, hi):
-            raise error(f"{section}.{lo} = {getattr(obj, lo)!r} must be below {section}.{hi} = {getattr(obj, hi)!r}")
+            raise error(
+                f"{section}.{lo} = {getattr(obj, lo)!r} must be below {section}.{hi} = {getattr(obj, hi)!r}"
+            )
     rng = params.latency.range_ms
     if len(rng) != 2 or not rng[0] < rng[1]:
-        raise error(f"latency.range_ms = {list(params.latency.range_ms)}: must be [low, high] with low < high")
+        raise error(
+            f"latency.range_ms = {list(params.latency.range_ms)}: must be [low, high] with low < high"
+        )
     for phase in params.supernet.phases:
         _check(phase, PHASE, f"supernet.phases.{phase.name}", error)
     for p in params.platforms:

@@ -12,7 +12,7 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -20,8 +20,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nag.archdata import ArchDataset
-from nag.config import EvaluatorConfig
 from nag.budget import BudgetEmbedding
+from nag.config import EvaluatorConfig
 from nag.pareto import dominance
 
 
@@ -139,5 +139,7 @@ def train_evaluator(data: ArchDataset, budgets: np.ndarray, cfg: EvaluatorConfig
         "config": asdict(cfg),
     }
     if n_val >= 2:
-        metrics["val_pair_agreement"] = pairwise_agreement(model, data, val_idx, budgets, 20_000, cfg.seed + 2)
+        metrics["val_pair_agreement"] = pairwise_agreement(
+            model, data, val_idx, budgets, 20_000, cfg.seed + 2
+        )
     return model, metrics

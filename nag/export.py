@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from nag.atomic import atomic_path
+from nag.errors import NagError
 from nag.latency.meter import ort_session
 
 CARD_SCHEMA = "nag-model-card/1"
@@ -29,7 +30,7 @@ CARD_KEYS = ("schema", "name", "platform", "budget_ms", "arch_id", "arch", "toke
              "params", "madds", "input", "finetune", "onnx", "provenance")
 
 
-class ExportError(ValueError):
+class ExportError(NagError, ValueError):
     """An export that cannot be written as asked (existing output, ONNX not equal to torch)."""
 
 
@@ -43,8 +44,16 @@ def export_onnx(model: torch.nn.Module, images: torch.Tensor, atol: float) -> tu
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x[:1],), buf, dynamo=False, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            (x[:1],),
+            buf,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        )
     data = buf.getvalue()
     with torch.inference_mode():
         ref = model(x).numpy()
@@ -82,7 +91,9 @@ def file_sha256(path: str | Path) -> str | None:
 def git_commit(root: str | Path = ".") -> str | None:
     """HEAD of the project's git checkout (``+dirty`` when it has changes), or None outside git."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         if head.returncode != 0:
             return None
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
@@ -93,8 +104,12 @@ def git_commit(root: str | Path = ".") -> str | None:
 
 
 def provenance(supernet: str | Path, generator: str | Path | None = None, root: str | Path = ".") -> dict:
-    return {"supernet_sha256": file_sha256(supernet), "generator_sha256": file_sha256(generator) if generator else None,
-            "git_commit": git_commit(root), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "supernet_sha256": file_sha256(supernet),
+        "generator_sha256": file_sha256(generator) if generator else None,
+        "git_commit": git_commit(root),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def check_card(card: dict) -> dict:

@@ -16,7 +16,7 @@ Example::
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import NamedTuple
 
 import numpy as np
@@ -24,8 +24,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from nag.config import GeneratorConfig
 from nag.budget import BudgetEmbedding
+from nag.config import GeneratorConfig
 from nag.evaluator import Evaluator
 from nag.spaces.base import SearchSpace
 

@@ -17,7 +17,7 @@ All budgets are sampled in one batch, so many budgets cost little more than one.
 Example::
 
     >>> choices = generate_many(gen, space, [1.8, 2.5], latency_fn, InferConfig(), score_fn)  # doctest: +SKIP
-    >>> choices[0].latency <= 1.8                                                              # doctest: +SKIP
+    >>> choices[0].latency <= 1.8                                                          # doctest: +SKIP
     True
 """
 
@@ -31,6 +31,7 @@ import torch
 
 from nag.budget import BudgetError
 from nag.config import InferConfig
+from nag.errors import NagError
 from nag.generator import Generator
 from nag.spaces.base import Arch, SearchSpace
 
@@ -39,7 +40,7 @@ ScoreFn = Callable[[Sequence[Arch], np.ndarray], np.ndarray]  # (archs, budget p
 AccuracyFn = Callable[[Sequence[Arch]], np.ndarray]
 
 
-class InfeasibleError(RuntimeError):
+class InfeasibleError(NagError, RuntimeError):
     """No feasible candidate was sampled within the allowed rounds."""
 
 
@@ -58,7 +59,9 @@ class Choice:
     rounds: int
 
 
-def check_budget(budget: float, cheapest: float, platform: str = "this platform", cheapest_arch: str = "") -> float:
+def check_budget(
+    budget: float, cheapest: float, platform: str = "this platform", cheapest_arch: str = ""
+) -> float:
     """Refuse budgets that are not positive numbers or lie below the cheapest architecture (described by
     ``cheapest_arch`` when given)."""
     try:
@@ -70,7 +73,8 @@ def check_budget(budget: float, cheapest: float, platform: str = "this platform"
     if budget < cheapest:
         raise BudgetError(
             f"budget {budget:g} ms is below the cheapest architecture on {platform} "
-            f"({cheapest:.4g} ms{', ' + cheapest_arch if cheapest_arch else ''}); ask for at least {cheapest:.4g} ms"
+            f"({cheapest:.4g} ms{', ' + cheapest_arch if cheapest_arch else ''}); ask for at least "
+            f"{cheapest:.4g} ms"
         )
     return budget
 
@@ -155,7 +159,9 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
         if len(feas) == 0:  # only an already-measured architecture fits this budget
             i = _best_known(known, b)
             acc = float(known[1][i])
-            choices.append(Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.archs), 0, 0, rounds))
+            choices.append(
+                Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.archs), 0, 0, rounds)
+            )
             continue
         archs = [cand.archs[i] for i in feas]
         scores = shared_scores[feas] if budget_free else \

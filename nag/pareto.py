@@ -18,7 +18,9 @@ def dominance(acc1, lat1, acc2, lat2, budget) -> np.ndarray:
     +1 when both are within the budget and Acc(β1) ≥ Acc(β2), or when at least one exceeds it and
     c(β1) ≤ c(β2); −1 otherwise. Antisymmetric except on exact ties, where both orders give +1.
     """
-    acc1, lat1, acc2, lat2, budget = (np.asarray(x, dtype=np.float64) for x in (acc1, lat1, acc2, lat2, budget))
+    acc1, lat1, acc2, lat2, budget = (
+        np.asarray(x, dtype=np.float64) for x in (acc1, lat1, acc2, lat2, budget)
+    )
     both_within = (lat1 <= budget) & (lat2 <= budget)
     better = np.where(both_within, acc1 >= acc2, lat1 <= lat2)
     return np.where(better, 1, -1).astype(np.int64)

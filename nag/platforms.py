@@ -1,12 +1,14 @@
-"""Platforms: where latency comes from and who answers accuracy queries, per ``platforms:`` entry.
+"""Platforms, two types behind one small protocol (:class:`Platform`): the space, the latency of any
+architecture, accuracy queries (where they are cheap), the cheapest latency, and the architecture dataset.
 
-* ``benchmark`` platforms are tables of real measurements (NB201 schema): the latency column of the
-  device is the latency model and the accuracy column answers (counted) queries. A table may cover
-  only part of the space; cells it lacks are never returned (their latency is unknown).
-* ``local`` and ``imported`` platforms run on the mbv3 space: latency is the platform's latency
-  table (``data/latency/<p>.parquet``, the M sampled architectures) and, for any other architecture
-  the generator proposes, its latency model (``models/latency/<p>.pkl``). Accuracy is not a cheap
-  query there (it takes a supernet evaluation), so inference ranks by prediction (zero-query).
+* :class:`TablePlatform` (``table_platforms:``) — a table of real measurements (NB201 schema): the
+  device's latency column is the latency model and the accuracy column answers (counted) queries. Cells
+  the table lacks, or that are no network (no input-output path), are never feasible (infinite latency).
+* :class:`SupernetPlatform` (``supernet_platforms:``, kinds ``local`` and ``imported``) — the mbv3
+  space: latency is the platform's latency table (``data/latency/<p>.parquet``, the M sampled
+  architectures) and, for any other architecture the generator proposes, its latency model
+  (``models/latency/<p>.pkl``). Accuracy is not a cheap query there (a supernet evaluation), so
+  inference ranks by prediction (zero-query), and the chosen subnets can be extracted and finetuned.
 
 Example::
 
@@ -18,15 +20,17 @@ Example::
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from nag.archdata import ArchDataset, DataError, Lookup
-from nag.config import ConfigError, DatasetConfig, PlatformConfig, SupernetConfig
+from nag.config import ConfigError, DatasetConfig, InferConfig, PlatformConfig, SupernetConfig
 from nag.data.benchmarks import BenchmarkTable, load_nb201
 from nag.spaces.base import SearchSpace
 from nag.spaces.mbv3 import MBV3Space
@@ -45,22 +49,33 @@ class PlatformFiles:
     validation: Path | None = None
 
     @classmethod
-    def default(cls, name: str) -> PlatformFiles:
-        return cls(Path("data/prepared"), Path(f"data/latency/{name}.parquet"), Path(f"models/latency/{name}.pkl"),
-                   validation=Path(f"reports/validation/{name}.json"))
+    def default(cls, name: str, root: str | Path | None = None) -> PlatformFiles:
+        """The paths dvc.yaml writes (:class:`nag.layout.PlatformLayout`), under ``root`` if given."""
+        from nag import layout
+
+        lay = layout.PlatformLayout.of(name, root)
+        base = Path(root) if root is not None else Path()
+        return cls(
+            base / layout.PREPARED,
+            lay.latency,
+            lay.latency_model,
+            base / layout.ARCHS,
+            base / layout.ACCURACY,
+            lay.validation,
+        )
 
 
 @dataclass
-class Platform:
-    """A resolved platform: its space, latency model and (optional) accuracy oracle."""
+class Platform(ABC):
+    """What every platform answers; :func:`resolve` builds the right type from a ``platforms:`` entry."""
 
     config: PlatformConfig
     space: SearchSpace
-    latency: Lookup
-    accuracy: Lookup | None
-    table: BenchmarkTable | None = None
+    latency: Lookup  # latency (ms) of any architecture; inf = never feasible
+    accuracy: Lookup | None  # the counted accuracy oracle, where a query is cheap (a table)
     files: PlatformFiles | None = None
     cheapest_ms: float | None = None
+    has_supernet: ClassVar[bool] = False  # its architectures can be extracted from the supernet
 
     @property
     def name(self) -> str:
@@ -71,19 +86,33 @@ class Platform:
         return self.latency.min if self.cheapest_ms is None else self.cheapest_ms
 
     def cheapest_arch(self) -> str:
-        """The cheapest network of a table, described (``""`` where the cheapest is not a table row)."""
-        if self.table is None:
-            return ""
+        """The cheapest network, described where it is known (``""`` otherwise)."""
+        return ""
+
+    @abstractmethod
+    def ranking_predictor(self, cfg: InferConfig) -> str:
+        """The accuracy predictor kind that ranks candidates on this platform (``infer:``)."""
+
+    @abstractmethod
+    def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
+        """The architecture dataset and the indices of its architectures in :attr:`latency`."""
+
+
+@dataclass
+class TablePlatform(Platform):
+    """A benchmark table: real accuracy (counted queries) and the device's real latency."""
+
+    table: BenchmarkTable | None = None
+
+    def cheapest_arch(self) -> str:
         arch = self.table.archs[int(np.argmin(self.latency.values))]
         return f"the cheapest network that sees its input: {json.dumps(self.space.describe(arch))}"
 
+    def ranking_predictor(self, cfg: InferConfig) -> str:
+        return cfg.predictor
+
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
-        """The architecture dataset: a seeded sample of ``cfg.train_size`` cells of a table, or (mbv3)
-        all M sampled architectures with their supernet accuracy and this platform's latency."""
-        if self.table is None and self.files is not None:
-            return _mbv3_dataset(self), np.arange(len(self.latency.values))
-        if self.table is None or self.accuracy is None:
-            raise ConfigError(f"platform {self.name!r} has no table to sample a dataset from")
+        """A seeded sample of ``cfg.train_size`` of the table's cells that are networks."""
         real = np.flatnonzero(np.isfinite(self.latency.values))  # cells that see their input
         if not 0 < cfg.train_size <= len(real):
             raise ConfigError(f"dataset.train_size = {cfg.train_size}: must be between 1 and the table's "
@@ -91,6 +120,20 @@ class Platform:
         idx = real[np.random.default_rng(cfg.seed).choice(len(real), size=cfg.train_size, replace=False)]
         archs = [self.table.archs[i] for i in idx]
         return ArchDataset(self.space, archs, self.accuracy.values[idx], self.latency.values[idx]), idx
+
+
+@dataclass
+class SupernetPlatform(Platform):
+    """mbv3 subnets of the supernet, timed here (local) or known by a device's measurements (imported)."""
+
+    has_supernet: ClassVar[bool] = True
+
+    def ranking_predictor(self, cfg: InferConfig) -> str:
+        return cfg.predictor_mbv3
+
+    def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
+        """All M sampled architectures with their supernet accuracy and this platform's latency."""
+        return _mbv3_dataset(self), np.arange(len(self.latency.values))
 
 
 @lru_cache(maxsize=8)
@@ -108,7 +151,9 @@ def check_validated(name: str, report: Path | None) -> None:
     try:
         ok = json.loads(report.read_text()).get("success")
     except (OSError, ValueError, AttributeError) as exc:
-        raise DataError(f"platform {name!r}: unreadable validation report {report} ({exc}); rerun validate@{name}")
+        raise DataError(
+            f"platform {name!r}: unreadable validation report {report} ({exc}); rerun validate@{name}"
+        )
     if ok is not True:
         raise DataError(f"platform {name!r}: its latency failed validation ({report}); nothing trains on it "
                         f"until the measurements are fixed and validate@{name} passes")
@@ -123,12 +168,14 @@ def read_latency_table(path: Path, name: str) -> pd.DataFrame:
         raise DataError(f"{path} lacks arch_id/latency_ms; rerun latency@{name}")
     lat = df["latency_ms"].to_numpy(dtype=np.float64)
     if not np.isfinite(lat).all() or (lat <= 0).any():
-        raise DataError(f"{path}: non-finite or non-positive latency; rerun latency@{name} and validate@{name}")
+        raise DataError(
+            f"{path}: non-finite or non-positive latency; rerun latency@{name} and validate@{name}"
+        )
     return df
 
 
 def table_platform(cfg: PlatformConfig, space: SearchSpace, latency_table: pd.DataFrame, model,
-                   files: PlatformFiles | None = None) -> Platform:
+                   files: PlatformFiles | None = None) -> SupernetPlatform:
     """A platform from its latency table (``arch_id, latency_ms``) and latency model (``LatencyModel``:
     the latency of architectures outside the table; infinite for a benchmark table). No accuracy oracle."""
     lookup = Lookup(latency_table["arch_id"].tolist(), latency_table["latency_ms"].to_numpy(),
@@ -138,10 +185,12 @@ def table_platform(cfg: PlatformConfig, space: SearchSpace, latency_table: pd.Da
         m = space.macro
         smallest = space.from_ofa([3] * 4 * m.num_stages, [3] * 4 * m.num_stages, [2] * m.num_stages)
         cheapest = min(cheapest, float(lookup([smallest])[0]))
-    return Platform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest)
+    return SupernetPlatform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest)
 
 
-def resolve(cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None) -> Platform:
+def resolve(
+    cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None
+) -> Platform:
     """Build the :class:`Platform` for one ``platforms:`` entry (mbv3 ones need ``supernet``; their
     artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
     the validation report its dataset must pass."""
@@ -150,11 +199,14 @@ def resolve(cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: 
         from nag.supernet.data import make_space
 
         if supernet is None:
-            raise ConfigError(f"platform {cfg.name!r} is an mbv3 platform: resolving it needs the supernet settings")
+            raise ConfigError(
+                f"platform {cfg.name!r} is an mbv3 platform: resolving it needs the supernet settings"
+            )
         files = files or PlatformFiles.default(cfg.name)
         space = make_space(supernet, files.prepared)
-        return table_platform(cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model),
-                             files)
+        return table_platform(
+            cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model), files
+        )
     if cfg.kind != "benchmark":
         raise ConfigError(f"platform {cfg.name!r}: kind {cfg.kind!r} is not supported")
     table = _table(cfg.file)
@@ -167,8 +219,8 @@ def resolve(cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: 
     # is no network: neither is ever feasible (infinite latency), so no budget grid, pick or oracle holds one
     space = NB201Space()
     lat = np.where([space.sees_input(a) for a in table.archs], lat, np.inf)
-    return Platform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
-                    Lookup(table.archs, acc, cfg.metric), table, files=files)
+    return TablePlatform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
+                         Lookup(table.archs, acc, cfg.metric), files=files, table=table)
 
 
 def _mbv3_dataset(p: Platform) -> ArchDataset:
@@ -186,6 +238,8 @@ def _mbv3_dataset(p: Platform) -> ArchDataset:
     for what, table, path in (("accuracy", acc, f.accuracy), ("latency", lat, f.latency)):
         missing = ~ids.isin(table.index)
         if missing.any():
-            raise DataError(f"{path} has no {what} for {int(missing.sum())} of the {len(ids)} architectures of "
-                            f"{f.archs} (e.g. {ids[missing].iloc[0]}); it was made for other archs: rerun it")
+            raise DataError(
+                f"{path} has no {what} for {int(missing.sum())} of the {len(ids)} architectures of "
+                f"{f.archs} (e.g. {ids[missing].iloc[0]}); it was made for other archs: rerun it"
+            )
     return ArchDataset(p.space, archs, acc.loc[ids].to_numpy(), lat.loc[ids].to_numpy())

@@ -32,7 +32,13 @@ def plot_frontier(path: str | Path, data: ArchDataset, rows: list[dict], platfor
     lat = [r["latency_ms"] for r in rows]
     acc = [r["accuracy"] if r["accuracy"] is not None else r.get("predicted_accuracy", np.nan) for r in rows]
     queried = any(r["accuracy"] is not None for r in rows)
-    ax.plot(lat, acc, "o-", c="C3", label="NAG (one per budget" + ("" if queried else ", predicted accuracy") + ")")
+    ax.plot(
+        lat,
+        acc,
+        "o-",
+        c="C3",
+        label="NAG (one per budget" + ("" if queried else ", predicted accuracy") + ")",
+    )
     for r in rows:
         ax.axvline(r["budget_ms"], c="C0", lw=0.5, ls="--", alpha=0.4)
     ax.set_xlabel("latency (ms)")
@@ -72,11 +78,15 @@ def plot_benchmark(path: str | Path, platform, report: dict) -> None:
     front = pareto_mask(acc[keep], lat[keep])
     order = np.argsort(lat[keep][front])
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.step(lat[keep][front][order], acc[keep][front][order], where="post", c="k", lw=1, label="oracle frontier")
+    ax.step(
+        lat[keep][front][order], acc[keep][front][order], where="post", c="k", lw=1, label="oracle frontier"
+    )
     for i, name in enumerate(("nag", "nag_zero_query", "best_of_dataset")):
         rows = report["methods"].get(name, {}).get("per_budget")
         if rows:
-            ax.plot([r["latency"] for r in rows], [r["accuracy"] for r in rows], "o", ms=5, c=f"C{i}", label=name)
+            ax.plot(
+                [r["latency"] for r in rows], [r["accuracy"] for r in rows], "o", ms=5, c=f"C{i}", label=name
+            )
     lo = min(r["accuracy"] for r in report["methods"]["nag"]["per_budget"])
     ax.set_ylim(lo - 3, acc.max() + 0.5)
     ax.set_xlabel("latency (ms)")

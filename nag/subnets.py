@@ -1,4 +1,5 @@
-"""Finetuned subnets for generated architectures: the ``finetune@<platform>`` stage and ``nag export``.
+"""Finetuned subnets for generated architectures: what the ``finetune@<platform>`` stage
+(:mod:`nag.stages.finetune`) and ``nag export`` share, and ``nag export`` itself.
 
 For each budget (the platform's K trained budgets from ``generate@`` plus ``finetune_budgets_ms``) the
 chosen architecture is extracted from the supernet, evaluated on the test split, finetuned, evaluated
@@ -51,7 +52,9 @@ class SubnetSource:
         meta = read_meta(prepared)
         train, _ = load_images(prepared, "train", space.macro.num_classes, norm)
         test, _ = load_images(prepared, "test", space.macro.num_classes, norm)
-        return cls(supernet, norm, meta, train, test, train.subset(cfg.calib_images, cfg.seed), Path(supernet_path))
+        return cls(
+            supernet, norm, meta, train, test, train.subset(cfg.calib_images, cfg.seed), Path(supernet_path)
+        )
 
     def key(self, cfg: FinetuneConfig, do_finetune: bool) -> str:
         """What a finished model depends on: the supernet's bytes and the finetune settings."""
@@ -88,8 +91,16 @@ def _cached(work: Path, arch: Arch, key: str, space, log) -> tuple[StaticNet, di
     return net.eval(), obj["record"]
 
 
-def subnets_for(src: SubnetSource, platform: Platform, archs: list[Arch], cfg: FinetuneConfig, do_finetune: bool,
-                work: Path | None, progress: bool = True, log=print) -> list[tuple[StaticNet, dict]]:
+def subnets_for(
+    src: SubnetSource,
+    platform: Platform,
+    archs: list[Arch],
+    cfg: FinetuneConfig,
+    do_finetune: bool,
+    work: Path | None,
+    progress: bool = True,
+    log=print,
+) -> list[tuple[StaticNet, dict]]:
     """One (network, record) per arch; finished ones are read from / saved to ``work`` (resume)."""
     key = src.key(cfg, do_finetune)
     out = []
@@ -144,98 +155,86 @@ def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, floa
     measured, reference = timing if timing is not None else (None, None)
     m = space.macro
     return {
-        "schema": "nag-model-card/1", "name": f"nag-subnet-{platform.name}", "platform": platform.name,
-        "budget_ms": row["budget_ms"], "arch_id": arch.arch_id, "arch": space.describe(arch), "tokens": list(arch.tokens),
-        "latency_ms": {"predicted": pred, "measured": measured,
-                       "error_pct": None if measured is None else 100 * (measured - pred) / pred,
-                       # a fresh network of the same arch timed in the same rounds: the machine's drift
-                       # since the table was measured, and what export/finetuning changed
-                       "reference_measured": reference,
-                       "machine_drift_pct": None if reference is None else 100 * (reference - pred) / pred,
-                       "vs_reference_pct": None if reference is None else 100 * (measured - reference) / reference,
-                       "within_budget": (measured if measured is not None else pred) <= row["budget_ms"],
-                       "source": "measured here" if measured is not None else "predicted (platform latency model)"},
-        "accuracy": {"predicted_val": row.get("predicted_accuracy"), "test_before_finetune": rec["test_acc_before"],
-                     "test_after_finetune": rec["test_acc_after"]},
-        "params": arch_params(space, arch), "madds": arch_madds(space, arch),
-        "input": {"shape": [None, m.in_channels, m.input_size, m.input_size], "dtype": "float32",
-                  "normalize": {"mean": src.norm[0], "std": src.norm[1], "scale": "pixels / 255"},
-                  "classes": src.meta.get("classes")},
-        "finetune": {"finetuned": rec["finetuned"], **({"settings": asdict(cfg), **rec.get("train", {})}
-                                                       if rec["finetuned"] else {})},
-        "onnx": {"file": onnx_file, "opset": 17, "max_abs_diff_vs_torch": onnx_diff, "atol": cfg.onnx_atol,
-                 "rtol": cfg.onnx_atol},
+        "schema": "nag-model-card/1",
+        "name": f"nag-subnet-{platform.name}",
+        "platform": platform.name,
+        "budget_ms": row["budget_ms"],
+        "arch_id": arch.arch_id,
+        "arch": space.describe(arch),
+        "tokens": list(arch.tokens),
+        "latency_ms": {
+            "predicted": pred,
+            "measured": measured,
+            "error_pct": None if measured is None else 100 * (measured - pred) / pred,
+            # a fresh network of the same arch timed in the same rounds: the machine's drift
+            # since the table was measured, and what export/finetuning changed
+            "reference_measured": reference,
+            "machine_drift_pct": None if reference is None else 100 * (reference - pred) / pred,
+            "vs_reference_pct": None if reference is None else 100 * (measured - reference) / reference,
+            "within_budget": (measured if measured is not None else pred) <= row["budget_ms"],
+            "source": "measured here" if measured is not None else "predicted (platform latency model)",
+        },
+        "accuracy": {
+            "predicted_val": row.get("predicted_accuracy"),
+            "test_before_finetune": rec["test_acc_before"],
+            "test_after_finetune": rec["test_acc_after"],
+        },
+        "params": arch_params(space, arch),
+        "madds": arch_madds(space, arch),
+        "input": {
+            "shape": [None, m.in_channels, m.input_size, m.input_size],
+            "dtype": "float32",
+            "normalize": {"mean": src.norm[0], "std": src.norm[1], "scale": "pixels / 255"},
+            "classes": src.meta.get("classes"),
+        },
+        "finetune": {
+            "finetuned": rec["finetuned"],
+            **({"settings": asdict(cfg), **rec.get("train", {})} if rec["finetuned"] else {}),
+        },
+        "onnx": {
+            "file": onnx_file,
+            "opset": 17,
+            "max_abs_diff_vs_torch": onnx_diff,
+            "atol": cfg.onnx_atol,
+            "rtol": cfg.onnx_atol,
+        },
         "provenance": prov,
     }
 
 
-def _export_all(nets: list[StaticNet], src: SubnetSource, cfg: FinetuneConfig) -> list[tuple[bytes, float]]:
+def export_all(nets: list[StaticNet], src: SubnetSource, cfg: FinetuneConfig) -> list[tuple[bytes, float]]:
     x = src.test.x[: cfg.onnx_check_images]
     return [export_onnx(n, x, cfg.onnx_atol) for n in nets]
-
-
-def run_finetune(params: Params, platform: Platform, frontier: str | Path, supernet_path: str | Path,
-                 prepared: str | Path, out_dir: str | Path, work_dir: str | Path, plot_dir: str | Path,
-                 evaluator: str | Path | None = None, generator: str | Path | None = None,
-                 progress: bool = True) -> dict:
-    """The finetune@ stage: models + index.json in ``out_dir``, plots in ``plot_dir``; returns the metrics."""
-    from nag.subnets_report import not_applicable, write_report
-
-    out_dir, plot_dir = Path(out_dir), Path(plot_dir)
-    if platform.config.kind == "benchmark":
-        return not_applicable(platform.name, out_dir, plot_dir)
-    cfg = params.finetune
-    rows = [r for r in json.loads(Path(frontier).read_text())["frontier"] if not r.get("interpolated")]
-    for r in rows:
-        r["arch_obj"] = platform.space.from_tokens(r["tokens"])
-    if platform.config.finetune_budgets_ms:
-        from nag.pipeline import Generated
-
-        g = Generated(params, platform, evaluator, generator)
-        choices, _ = g.choose(list(platform.config.finetune_budgets_ms), zero_query=True)
-        rows += [{**g.describe(c), "arch_obj": c.arch, "extra": True} for c in choices]
-    unique = list({r["arch_obj"].arch_id: r["arch_obj"] for r in rows}.values())
-    src = SubnetSource.load(platform, supernet_path, prepared, cfg)
-    made = dict(zip([a.arch_id for a in unique],
-                    subnets_for(src, platform, unique, cfg, True, Path(work_dir), progress)))
-    nets = [made[a.arch_id][0] for a in unique]
-    exported = dict(zip([a.arch_id for a in unique], _export_all(nets, src, cfg)))
-    measured = dict(zip([a.arch_id for a in unique],
-                        measure_latency(params, platform, unique, nets, [exported[a.arch_id][0] for a in unique])))
-    prov = provenance(supernet_path, generator)
-    cards = [card_for(platform, r, made[r["arch_obj"].arch_id][1], measured[r["arch_obj"].arch_id], src, cfg,
-                      exported[r["arch_obj"].arch_id][1], prov, f"{r['arch_obj'].arch_id}.onnx") for r in rows]
-    files = {}
-    for a in unique:
-        files[f"{a.arch_id}.onnx"] = exported[a.arch_id][0]
-        buf = io.BytesIO()
-        torch.save(made[a.arch_id][0].state_dict(), buf)
-        files[f"{a.arch_id}.pt"] = buf.getvalue()
-    return write_report(platform.name, cards, files, out_dir, plot_dir)
 
 
 def run_export(params: Params, platform: Platform, budget: float, out: str | Path, supernet_path: str | Path,
                prepared: str | Path, evaluator: str | Path, generator: str | Path, do_finetune: bool = True,
                force: bool = False, progress: bool = True) -> dict:
     """``nag export``: generate for ``budget``, extract, (finetune), export ONNX + card into ``out``."""
-    from nag.pipeline import Generated
+    from nag.generated import Generated
 
     out = Path(out)
     check_out(out, force)  # before any work
-    if platform.config.kind == "benchmark":
+    if not platform.has_supernet:
         from nag.config import ConfigError
 
-        raise ConfigError(f"platform {platform.name!r} is a benchmark table (NB201 cells): there is no supernet "
-                          f"to extract weights from; export from an mbv3 platform (kind local or imported)")
+        raise ConfigError(
+            f"platform {platform.name!r} is a benchmark table (NB201 cells): there is no supernet "
+            f"to extract weights from; export from an mbv3 platform (kind local or imported)"
+        )
     cfg = params.finetune
     g = Generated(params, platform, evaluator, generator)
-    src = SubnetSource.load(platform, supernet_path, prepared, cfg)  # a missing supernet fails before generating
+    src = SubnetSource.load(
+        platform, supernet_path, prepared, cfg
+    )  # a missing supernet fails before generating
     choice = g.choose([budget], zero_query=True)[0][0]
     row = {**g.describe(choice), "arch_obj": choice.arch}
     (net, rec), = subnets_for(src, platform, [choice.arch], cfg, do_finetune, None, progress)
-    data, diff = _export_all([net], src, cfg)[0]
+    data, diff = export_all([net], src, cfg)[0]
     measured = measure_latency(params, platform, [choice.arch], [net], [data])[0]
-    card = card_for(platform, row, rec, measured, src, cfg, diff, provenance(supernet_path, generator), "model.onnx")
+    card = card_for(
+        platform, row, rec, measured, src, cfg, diff, provenance(supernet_path, generator), "model.onnx"
+    )
     buf = io.BytesIO()
     torch.save(net.state_dict(), buf)
     write_bundle(out, {"model.onnx": data, "model.pt": buf.getvalue()}, card)

@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nag.errors import NagError
 from nag.spaces.base import Arch, ArchError
 from nag.spaces.mbv3 import MBV3Space
 from nag.spaces.nb201 import NB201Space
 
 
-class TableError(ValueError):
+class TableError(NagError, ValueError):
     """A benchmark or measurement table that is malformed."""
 
 
@@ -110,7 +111,9 @@ def load_ofa_latency(path: str | Path, space: MBV3Space | None = None) -> Benchm
     missing = {"ks", "e", "d"} - set(df.columns)
     lat_cols = [c for c in df.columns if c.startswith("lat_")]
     if missing or not lat_cols:
-        raise TableError(f"{path}: needs columns ks, e, d and at least one lat_<device>; missing {sorted(missing)}")
+        raise TableError(
+            f"{path}: needs columns ks, e, d and at least one lat_<device>; missing {sorted(missing)}"
+        )
     _check_numeric(df, lat_cols, path, positive=True)
     if "r" in df.columns:
         _check_numeric(df, ["r"], path, positive=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from nag.atomic import atomic_path, write_json
 from nag.config import DataConfig
+from nag.errors import NagError
 
 INSTALL_HINT = "apt-get install -y dataset-fashion-mnist"
 FILES = {
@@ -30,7 +31,7 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4",
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-class DatasetError(RuntimeError):
+class DatasetError(NagError, RuntimeError):
     """A data file that is missing, corrupt or inconsistent."""
 
 

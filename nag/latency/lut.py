@@ -25,8 +25,17 @@ from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
 from nag.latency.predictor import latency_errors
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MBV3Space
-from nag.supernet.static import BlockSpec, Head, MBConv, block_specs, build_static, final_size, make_first_block, \
-    make_stem, stage_plan
+from nag.supernet.static import (
+    BlockSpec,
+    Head,
+    MBConv,
+    block_specs,
+    build_static,
+    final_size,
+    make_first_block,
+    make_stem,
+    stage_plan,
+)
 
 
 def distinct_blocks(space: MBV3Space) -> dict[str, BlockSpec]:
@@ -36,7 +45,9 @@ def distinct_blocks(space: MBV3Space) -> dict[str, BlockSpec]:
         for b, (cin, cout, stride, size) in enumerate(slots[:2]):
             for k in KERNELS:
                 for e in EXPANDS:
-                    spec = BlockSpec(s, b, cin, cout, k, e, stride, size, macro.stage_acts[s], macro.stage_se[s])
+                    spec = BlockSpec(
+                        s, b, cin, cout, k, e, stride, size, macro.stage_acts[s], macro.stage_se[s]
+                    )
                     out[spec.key()] = spec
     return out
 
@@ -49,7 +60,10 @@ def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress:
     size = macro.input_size
     stem_size = (size - 1) // macro.stem_stride + 1
     fixed = {
-        "stem": (nn.Sequential(make_stem(macro), make_first_block(macro)), (1, macro.in_channels, size, size)),
+        "stem": (
+            nn.Sequential(make_stem(macro), make_first_block(macro)),
+            (1, macro.in_channels, size, size),
+        ),
         "head": (Head(macro), (1, macro.stage_channels[-1], final_size(macro), final_size(macro))),
     }
     blocks = distinct_blocks(space)
@@ -89,11 +103,15 @@ class LutCorrection:
     kind: str
     model: Any
 
-    def design(self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def design(
+        self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray
+    ) -> np.ndarray:
         X = np.column_stack([sums, counts])
         return X if self.kind == "linear" else np.hstack([X, space.features_batch(list(archs))])
 
-    def predict(self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def predict(
+        self, space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray
+    ) -> np.ndarray:
         return self.model.predict(self.design(space, archs, sums, counts))
 
 
@@ -126,16 +144,31 @@ def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: Met
     direct = np.array([r["latency_ms"] for r in records])
     wall = time.perf_counter() - t0
     # repeatability: the first networks measured again, later, in fresh sessions
-    again = np.array([r["latency_ms"] for r in measure_many([(build_static(space, a), shape) for a in sample[:repeat]],
-                                                            runtime, settings)])
+    again = np.array(
+        [
+            r["latency_ms"]
+            for r in measure_many(
+                [(build_static(space, a), shape) for a in sample[:repeat]], runtime, settings
+            )
+        ]
+    )
     sums, counts, _ = lut_sums(space, lut, sample)
     model, corr = fit_correction(space, sample, sums, counts, direct)
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]
     return {
-        "direct": records, "direct_ms": direct, "model": model,
-        "report": {"raw": latency_errors(direct, sums), "median_ratio_direct_over_lut": float(np.median(direct / sums)),
-                   "correction": corr, "direct_cv_median": float(np.median([r["cv"] for r in records])),
-                   "repeat": {"n": int(len(again)), "median_rel_diff": float(np.median(rel)) if len(rel) else None,
-                              "max_rel_diff": float(rel.max()) if len(rel) else None},
-                   "direct_wall_s": wall},
+        "direct": records,
+        "direct_ms": direct,
+        "model": model,
+        "report": {
+            "raw": latency_errors(direct, sums),
+            "median_ratio_direct_over_lut": float(np.median(direct / sums)),
+            "correction": corr,
+            "direct_cv_median": float(np.median([r["cv"] for r in records])),
+            "repeat": {
+                "n": int(len(again)),
+                "median_rel_diff": float(np.median(rel)) if len(rel) else None,
+                "max_rel_diff": float(rel.max()) if len(rel) else None,
+            },
+            "direct_wall_s": wall,
+        },
     }

@@ -97,7 +97,9 @@ def ort_session(data: bytes, threads: int):
     return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
 
 
-def _runner(model: torch.nn.Module, shape: tuple[int, ...], runtime: str, threads: int) -> Callable[[], object]:
+def _runner(
+    model: torch.nn.Module, shape: tuple[int, ...], runtime: str, threads: int
+) -> Callable[[], object]:
     model = model.eval()
     x = torch.randn(*shape)
     if runtime == "cpu-torch":
@@ -107,8 +109,13 @@ def _runner(model: torch.nn.Module, shape: tuple[int, ...], runtime: str, thread
     return lambda: session.run(None, feed)
 
 
-def measure_many(items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]], runtime: str, settings: MeterSettings,
-                 progress: bool = False, desc: str = "") -> list[dict]:
+def measure_many(
+    items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]],
+    runtime: str,
+    settings: MeterSettings,
+    progress: bool = False,
+    desc: str = "",
+) -> list[dict]:
     """Time every ``(model, input shape)`` with ``runtime``: ``settings.rounds`` rounds, each calling
     every model ``warmup`` + ``repeats`` times in turn. One record per model (see :func:`summarize`)."""
     if runtime not in RUNTIMES:
@@ -132,8 +139,14 @@ def measure_many(items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]], runti
     return [{**summarize(t), **meta, "input_shape": list(shape)} for t, (_, shape) in zip(times, items)]
 
 
-def remeasure_noisy(items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]], records: list[dict], runtime: str,
-                    settings: MeterSettings, max_spread: float, tries: int = 2) -> list[dict]:
+def remeasure_noisy(
+    items: Sequence[tuple[torch.nn.Module, tuple[int, ...]]],
+    records: list[dict],
+    runtime: str,
+    settings: MeterSettings,
+    max_spread: float,
+    tries: int = 2,
+) -> list[dict]:
     """Measure again (more rounds, pooled with the first ones) every record whose spread
     (IQR / estimate of the round minima) exceeds ``max_spread``; at most ``tries`` times."""
     records = list(records)

@@ -1,7 +1,8 @@
 """A platform's latency model: the latency of *any* architecture of the space, not only the M sampled.
 
 Local platforms: the block LUT plus its linear correction; imported devices: the fitted predictor at
-the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Saved (pickled, atomically) by the latency stage as
+the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Saved
+(pickled, atomically) by the latency stage as
 ``models/latency/<platform>.pkl``; the generator's candidates are timed with it.
 
 Example::
@@ -21,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from nag.atomic import write_with
+from nag.errors import NagError
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import MBV3Space
 
 FORMAT = 1
 
 
-class LatencyModelError(ValueError):
+class LatencyModelError(NagError, ValueError):
     """A latency model file that is missing, unreadable or for another platform kind."""
 
 
@@ -65,11 +67,21 @@ class LatencyModel:
     def load(path: str | Path) -> LatencyModel:
         path = Path(path)
         if not path.is_file():
-            raise LatencyModelError(f"missing latency model {path}: run its latency stage (dvc repro latency)")
+            raise LatencyModelError(
+                f"missing latency model {path}: run its latency stage (dvc repro latency)"
+            )
         try:
             obj = pickle.loads(path.read_bytes())  # the project's own artifact
         except Exception as exc:
-            raise LatencyModelError(f"{path} is not a readable latency model ({exc}); rerun its latency stage") from None
-        if not isinstance(obj, dict) or obj.get("format") != FORMAT or not isinstance(obj.get("model"), LatencyModel):
-            raise LatencyModelError(f"{path} is not a latency model of format {FORMAT}; rerun its latency stage")
+            raise LatencyModelError(
+                f"{path} is not a readable latency model ({exc}); rerun its latency stage"
+            ) from None
+        if (
+            not isinstance(obj, dict)
+            or obj.get("format") != FORMAT
+            or not isinstance(obj.get("model"), LatencyModel)
+        ):
+            raise LatencyModelError(
+                f"{path} is not a latency model of format {FORMAT}; rerun its latency stage"
+            )
         return obj["model"]

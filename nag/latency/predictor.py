@@ -7,8 +7,9 @@ A measurement file is a CSV with the architecture as OFA lists — columns ``ks`
 
 Example::
 
-    >>> df = read_measurements("data/devices/gpu-2080ti-b1.csv", MBV3Space())   # doctest: +SKIP
-    >>> model, report, heldout = fit_latency_predictor(device_features(df, MBV3Space()), df["latency_ms"])  # doctest: +SKIP
+    >>> df = read_measurements("data/devices/gpu-titanxp-b64.csv", MBV3Space())   # doctest: +SKIP
+    >>> X = device_features(df, MBV3Space())                                    # doctest: +SKIP
+    >>> model, report, heldout = fit_latency_predictor(X, df["latency_ms"])     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import train_test_split
 
 from nag.data.benchmarks import TableError, read_csv_table
+from nag.errors import NagError
 from nag.spaces.base import Arch, ArchError
 from nag.spaces.mbv3 import MBV3Macro, MBV3Space
 from nag.supernet.static import arch_madds
@@ -34,7 +36,7 @@ OPTIONAL = ("resolution", "repeats", "std_ms")
 ARCH_COLUMNS = ("ks", "e", "d")
 
 
-class MeasurementError(ValueError):
+class MeasurementError(NagError, ValueError):
     """A device measurement file that cannot be trusted (the message names the rows and the fix)."""
 
 
@@ -98,7 +100,9 @@ def read_measurements(path: str | Path, space: MBV3Space, frame: pd.DataFrame | 
     key = out[["arch_id", "resolution"]]
     dup = key.duplicated(keep=False)
     if dup.any():
-        spread = out[dup].groupby(["arch_id", "resolution"])["latency_ms"].agg(lambda s: s.max() / s.min() - 1)
+        spread = (
+            out[dup].groupby(["arch_id", "resolution"])["latency_ms"].agg(lambda s: s.max() / s.min() - 1)
+        )
         if (spread > 1e-6).any():
             rows = np.flatnonzero(dup)
             raise _bad(path, "the same architecture (and resolution) has conflicting latencies", rows)

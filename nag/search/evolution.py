@@ -30,7 +30,9 @@ def _feasible_random(problem: SearchProblem, rng: np.random.Generator, n: int, b
     return out[:n], drawn
 
 
-def random_search(problem: SearchProblem, budget: float, samples: int, seed: int = 0) -> tuple[list[Arch], dict]:
+def random_search(
+    problem: SearchProblem, budget: float, samples: int, seed: int = 0
+) -> tuple[list[Arch], dict]:
     """``samples`` predictor-scored random archs; infeasible draws are rejected (and not scored)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
@@ -76,7 +78,9 @@ def evolution(problem: SearchProblem, budget: float, samples: int, seed: int = 0
                         parent = parents[rng.integers(len(parents))]
                         toks = _mutate(problem, rng, np.asarray(parent.tokens), mutate_prob)
                     else:
-                        a, b = (np.asarray(parents[i].tokens) for i in rng.choice(len(parents), 2, replace=False))
+                        a, b = (
+                            np.asarray(parents[i].tokens) for i in rng.choice(len(parents), 2, replace=False)
+                        )
                         toks = np.where(rng.random(len(a)) < 0.5, a, b)
                     child = space.from_tokens(toks)
                     if problem.latency([child])[0] <= budget:

@@ -11,7 +11,9 @@ from nag.search.problem import SearchProblem
 from nag.spaces.base import Arch
 
 
-def nsga2(problem: SearchProblem, samples: int, seed: int = 0, population: int = 100) -> tuple[list[Arch], dict]:
+def nsga2(
+    problem: SearchProblem, samples: int, seed: int = 0, population: int = 100
+) -> tuple[list[Arch], dict]:
     """Minimise (−predicted accuracy, latency) over the space's integer decisions with ``samples``
     evaluations; returns the final population (unique archs) and stats."""
     from pymoo.algorithms.moo.nsga2 import NSGA2
@@ -31,7 +33,8 @@ def nsga2(problem: SearchProblem, samples: int, seed: int = 0, population: int =
 
         def _evaluate(self, x, out, *args, **kwargs):
             toks = np.clip(np.rint(x), 0, upper).astype(np.int64)
-            out["F"] = np.column_stack([-problem.predict_tokens(toks), problem.latency_tokens(toks)])
+            lat = problem.latency_tokens(toks)  # no network / never measured: the worst latency there is
+            out["F"] = np.column_stack([-problem.predict_tokens(toks), np.where(np.isfinite(lat), lat, 1e9)])
 
     algo = NSGA2(pop_size=population, sampling=IntegerRandomSampling(),
                  crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),

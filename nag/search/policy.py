@@ -27,17 +27,28 @@ MNAS_W = -0.07  # MnasNet: acc × (lat/B)^w
 TUNAS_BETA = -0.07  # TuNAS: acc + β |lat/B − 1|
 
 
+NO_NETWORK = 10.0  # a cell with no latency (no input-output path, or never measured) is rewarded as 10 B
+
+
+def _latency(problem: SearchProblem, tokens: np.ndarray, budget: float) -> np.ndarray:
+    lat = problem.latency_tokens(tokens)
+    return np.where(np.isfinite(lat), lat, NO_NETWORK * budget)
+
+
 def mo_reward(problem: SearchProblem, budget: float, w: float = MNAS_W) -> Reward:
     """Multi-objective reward (MnasNet): predicted accuracy × (latency / B)^w."""
     def reward(tokens: np.ndarray) -> np.ndarray:
-        return problem.predict_tokens(tokens) * (problem.latency_tokens(tokens) / budget) ** w
+        return problem.predict_tokens(tokens) * (_latency(problem, tokens, budget) / budget) ** w
     return reward
 
 
 def absolute_reward(problem: SearchProblem, budget: float, beta: float = TUNAS_BETA) -> Reward:
     """Absolute reward (TuNAS): predicted accuracy + β |latency / B − 1|."""
     def reward(tokens: np.ndarray) -> np.ndarray:
-        return problem.predict_tokens(tokens) + beta * 100.0 * np.abs(problem.latency_tokens(tokens) / budget - 1)
+        return problem.predict_tokens(tokens) + beta * 100.0 * np.abs(
+            _latency(problem, tokens, budget) / budget - 1
+        )
+
     return reward
 
 
@@ -69,7 +80,9 @@ def train_for_budget(space: SearchSpace, reward: Reward, budget: float, samples:
             scale = float(r.std()) + 1e-6  # first batch fixes the reward scale (λ means the same everywhere)
         r = r / scale
         m = float(r.mean())
-        baseline = m if baseline is None else cfg.baseline_momentum * baseline + (1 - cfg.baseline_momentum) * m
+        baseline = (
+            m if baseline is None else cfg.baseline_momentum * baseline + (1 - cfg.baseline_momentum) * m
+        )
         loss = -((r - baseline) * out.log_prob).mean() - cfg.entropy * out.entropy.mean()
         opt.zero_grad()
         loss.backward()

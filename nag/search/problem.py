@@ -92,7 +92,9 @@ class SearchProblem:
             if not uniq:
                 raise ValueError(f"the method proposed no architecture for {budget:g} ms")
             j = int(np.argmin(lat))
-            return Pick(budget, uniq[j], float(counter([uniq[j]])[0]), float(lat[j]), counter.queries - before, 0)
+            return Pick(
+                budget, uniq[j], float(counter([uniq[j]])[0]), float(lat[j]), counter.queries - before, 0
+            )
         a, t, arch = max(pool, key=lambda x: (x[0], -x[1]))
         return Pick(budget, arch, a, t, counter.queries - before, len(feas))
 

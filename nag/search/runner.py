@@ -79,9 +79,16 @@ def nag_picks(problem: SearchProblem, gen, budgets, params: Params, seed: int) -
     counter = problem.counter()
     d = problem.data
     with _Clock(problem) as clock:
-        choices = generate_many(gen, problem.space, budgets, problem.latency, replace(params.infer, seed=seed),
-                                predictor_score(problem.predictor, problem.space), counter,
-                                cheapest=float(np.min(d.lat)))
+        choices = generate_many(
+            gen,
+            problem.space,
+            budgets,
+            problem.latency,
+            replace(params.infer, seed=seed),
+            predictor_score(problem.predictor, problem.space),
+            counter,
+            cheapest=float(np.min(d.lat)),
+        )
     acc = problem.oracle([c.arch for c in choices])
     return [Pick(c.budget, c.arch, float(a), float(c.latency), c.n_queried, c.n_feasible)
             for c, a in zip(choices, acc)], clock

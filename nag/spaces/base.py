@@ -25,6 +25,8 @@ from functools import cached_property
 
 import numpy as np
 
+from nag.errors import NagError
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -52,7 +54,7 @@ class Arch:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-class ArchError(ValueError):
+class ArchError(NagError, ValueError):
     """An architecture that does not belong to a space."""
 
 

@@ -169,7 +169,8 @@ class MBV3Space(SearchSpace):
         n = self.num_stages
         if len(ks) != n * MAX_DEPTH or len(e) != n * MAX_DEPTH or len(d) != n:
             raise ArchError(
-                f"{self.name} needs {n * MAX_DEPTH} kernel sizes, {n * MAX_DEPTH} expand ratios and {n} depths; "
+                f"{self.name} needs {n * MAX_DEPTH} kernel sizes, {n * MAX_DEPTH} expand ratios and {n} "
+                "depths; "
                 f"got {len(ks)}, {len(e)}, {len(d)}"
             )
         tokens: list[int] = []

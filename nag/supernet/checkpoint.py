@@ -20,7 +20,9 @@ def _meta(space: MBV3Space) -> dict:
     return {"space": space.name, "macro": macro}
 
 
-def save_supernet(path: str | Path, net: Supernet, norm: tuple[float, float], extra: dict | None = None) -> None:
+def save_supernet(
+    path: str | Path, net: Supernet, norm: tuple[float, float], extra: dict | None = None
+) -> None:
     """Write weights + macro + input normalisation (+ ``extra``: progress, optimizer...) atomically."""
     obj = {"kind": "supernet", "format": FORMAT, "meta": {**_meta(net.space), "norm": list(norm)},
            "state": net.state_dict(), **(extra or {})}

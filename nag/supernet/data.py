@@ -71,8 +71,10 @@ def load_images(prepared_dir: str | Path, split: str, num_classes: int,
     if len(y) == 0:
         raise DatasetError(f"the {split} split in {prepared_dir} is empty")
     if y.min() < 0 or y.max() >= num_classes:
-        raise DatasetError(f"the {split} split has labels {int(y.min())}..{int(y.max())} but the data declares "
-                           f"{num_classes} classes: the labels are wrong or meta.json is; rerun prepare")
+        raise DatasetError(
+            f"the {split} split has labels {int(y.min())}..{int(y.max())} but the data declares "
+            f"{num_classes} classes: the labels are wrong or meta.json is; rerun prepare"
+        )
     t = torch.from_numpy(x).float().div_(255.0)
     t = t.unsqueeze(1) if t.ndim == 3 else t.permute(0, 3, 1, 2)
     if norm is None:

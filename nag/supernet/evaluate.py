@@ -38,8 +38,15 @@ def fold_bn(net: nn.Module) -> nn.Module:
                 and isinstance(m[1], nn.BatchNorm2d):
             conv, bn = m[0], m[1]
             scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-            fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                              groups=conv.groups, bias=True).to(conv.weight.device)
+            fused = nn.Conv2d(
+                conv.in_channels,
+                conv.out_channels,
+                conv.kernel_size,
+                conv.stride,
+                conv.padding,
+                groups=conv.groups,
+                bias=True,
+            ).to(conv.weight.device)
             fused.weight.copy_(conv.weight * scale.reshape(-1, 1, 1, 1))
             bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
             fused.bias.copy_(bn.bias + (bias - bn.running_mean) * scale)

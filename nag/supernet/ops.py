@@ -103,8 +103,9 @@ class DynamicMBConv(nn.Module):
         self.cin, self.cout, self.stride = cin, cout, stride
         self.act_name, self.use_se = act, se
         self.max_hidden = hidden_channels(cin, max(expands))
-        self.expand = nn.Sequential(DynamicPointConv(cin, self.max_hidden), DynamicBatchNorm2d(self.max_hidden),
-                                    make_act(act))
+        self.expand = nn.Sequential(
+            DynamicPointConv(cin, self.max_hidden), DynamicBatchNorm2d(self.max_hidden), make_act(act)
+        )
         self.depthwise = nn.Sequential(DynamicDepthwise(self.max_hidden, kernels, stride),
                                        DynamicBatchNorm2d(self.max_hidden), make_act(act))
         self.se = DynamicSE(self.max_hidden) if se else None

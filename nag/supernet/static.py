@@ -165,8 +165,13 @@ def make_act(name: str) -> nn.Module:
     raise ValueError(f"unknown activation {name!r}")
 
 
-def conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: str | None = None) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+def conv_bn(
+    cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: str | None = None
+) -> nn.Sequential:
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
     if act:
         layers.append(make_act(act))
     return nn.Sequential(*layers)
@@ -215,8 +220,10 @@ class Head(nn.Module):
     def __init__(self, macro: MBV3Macro) -> None:
         super().__init__()
         self.final_expand = conv_bn(macro.stage_channels[-1], macro.final_expand_channels, 1, act="h_swish")
-        self.feature_mix = nn.Sequential(nn.Conv2d(macro.final_expand_channels, macro.last_channels, 1, bias=False),
-                                         nn.Hardswish(inplace=True))
+        self.feature_mix = nn.Sequential(
+            nn.Conv2d(macro.final_expand_channels, macro.last_channels, 1, bias=False),
+            nn.Hardswish(inplace=True),
+        )
         self.dropout = nn.Dropout(macro.dropout)
         self.classifier = nn.Linear(macro.last_channels, macro.num_classes)
 

@@ -73,7 +73,10 @@ def check_schedule(cfg: SupernetConfig, world: int = 1) -> None:
         for name, values, allowed in (("kernels", p.kernels, KERNELS), ("depths", p.depths, DEPTHS),
                                       ("expands", p.expands, EXPANDS)):
             if not values or set(values) - set(allowed):
-                raise ConfigError(f"supernet phase {p.name!r}: {name} {list(values)} must be a non-empty subset of {list(allowed)}")
+                raise ConfigError(
+                    f"supernet phase {p.name!r}: {name} {list(values)} must be a non-empty subset of "
+                    f"{list(allowed)}"
+                )
         if p.epochs < 1 or p.lr <= 0:
             raise ConfigError(f"supernet phase {p.name!r}: epochs must be >= 1 and lr > 0")
     if cfg.optimizer not in ("sgd", "adamw"):
@@ -85,7 +88,9 @@ def check_schedule(cfg: SupernetConfig, world: int = 1) -> None:
 
 def fingerprint(cfg: SupernetConfig, space: MBV3Space) -> str:
     """What a resumed run must share with the checkpoint (evaluation-only settings excluded)."""
-    train = {k: v for k, v in asdict(cfg).items() if k not in ("calib_images", "eval_subnets", "device", "threads")}
+    train = {
+        k: v for k, v in asdict(cfg).items() if k not in ("calib_images", "eval_subnets", "device", "threads")
+    }
     text = json.dumps({"cfg": train, "macro": asdict(space.macro)}, sort_keys=True, default=list)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
@@ -101,7 +106,9 @@ class SubnetLoss(nn.Module):
         super().__init__()
         self.net, self.smoothing, self.t = net, label_smoothing, temperature
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor, archs: list[Arch], teacher: Arch | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, y: torch.Tensor, archs: list[Arch], teacher: Arch | None
+    ) -> torch.Tensor:
         total, soft = x.new_zeros(()), None
         if teacher is not None:  # in-place distillation: the largest learns from labels, the rest from it too
             self.net.set_active(teacher)
@@ -133,7 +140,9 @@ def _phase_choices(phase: PhaseConfig) -> tuple[tuple[int, ...], ...]:
     return tuple(sorted(phase.kernels)), tuple(sorted(phase.depths)), tuple(sorted(phase.expands))
 
 
-def _resume(work: Path, fp: str, space: MBV3Space, log: Callable[[str], None], main: bool = True) -> dict | None:
+def _resume(
+    work: Path, fp: str, space: MBV3Space, log: Callable[[str], None], main: bool = True
+) -> dict | None:
     last = work / "last.pt"
     if not last.exists():
         return None
@@ -181,7 +190,9 @@ class Trainer:
             model = nn.parallel.DistributedDataParallel(model, device_ids=ids, find_unused_parameters=True)
         self.model = model
 
-    def _save(self, phase: int, epoch: int, opt: torch.optim.Optimizer | None, copy_as: str | None = None) -> None:
+    def _save(
+        self, phase: int, epoch: int, opt: torch.optim.Optimizer | None, copy_as: str | None = None
+    ) -> None:
         if not self.dist.main:
             return
         extra = {"progress": {"phase": phase, "epoch": epoch, "fingerprint": self.fp},
@@ -221,17 +232,24 @@ class Trainer:
         torch.manual_seed(_seed(cfg.seed, pi, ep, d.rank))  # dropout and flips
         kernels, depths, expands = _phase_choices(phase)
         single = len(kernels) == len(depths) == len(expands) == 1
-        teacher = self.net.uniform(kernels[-1], expands[-1], depths[-1]) if cfg.distill and not single else None
+        teacher = (
+            self.net.uniform(kernels[-1], expands[-1], depths[-1]) if cfg.distill and not single else None
+        )
         total_steps = steps * phase.epochs
         self.model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
-        bar = tqdm(range(steps), desc=f"{phase.name} {ep + 1}/{phase.epochs}", disable=not d.main, leave=False)
+        bar = tqdm(
+            range(steps), desc=f"{phase.name} {ep + 1}/{phase.epochs}", disable=not d.main, leave=False
+        )
         for step in bar:
             idx = local[step * bs : (step + 1) * bs]
             x, y = self.train.x[idx].to(self.device), self.train.y[idx].to(self.device)
             flip = torch.rand(len(idx), device=self.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
-            archs = [self.net.sample(rng, kernels, depths, expands) for _ in range(1 if single else cfg.subnets_per_step)]
+            archs = [
+                self.net.sample(rng, kernels, depths, expands)
+                for _ in range(1 if single else cfg.subnets_per_step)
+            ]
             t = (ep * steps + step) / total_steps
             for group in opt.param_groups:
                 group["lr"] = phase.lr * 0.5 * (1 + math.cos(math.pi * t))
@@ -255,14 +273,25 @@ class Trainer:
         """Whether every rank holds the same weights (trivially true on one process)."""
         if self.dist.world == 1:
             return True
-        sums = torch.stack([p.detach().double().sum() for p in self.net.parameters()]).sum().reshape(1).to(self.device)
+        sums = (
+            torch.stack([p.detach().double().sum() for p in self.net.parameters()])
+            .sum()
+            .reshape(1)
+            .to(self.device)
+        )
         gathered = [torch.zeros_like(sums) for _ in range(self.dist.world)]
         torch_dist.all_gather(gathered, sums)
         return bool(all(torch.allclose(g, gathered[0], rtol=1e-9, atol=1e-6) for g in gathered))
 
 
-def train_supernet(space: MBV3Space, cfg: SupernetConfig, prepared_dir: str | Path, work_dir: str | Path,
-                   on_step: StepHook | None = None, log: Callable[[str], None] = print) -> tuple[Trainer, dict]:
+def train_supernet(
+    space: MBV3Space,
+    cfg: SupernetConfig,
+    prepared_dir: str | Path,
+    work_dir: str | Path,
+    on_step: StepHook | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[Trainer, dict]:
     """Run (or resume) progressive shrinking. Returns the trainer (its ``net`` is trained) and a
     summary with wall time, throughput and the per-epoch history."""
     dist, device = setup(cfg)

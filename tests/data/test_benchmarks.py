@@ -22,7 +22,14 @@ def test_nb201_table(nb201_table):
 def test_ofa_table():
     t = load_ofa_latency(BENCH / "ofa_gpu_latency.csv")
     assert len(t.archs) == 5000
-    assert set(t.devices) == {"2080ti_1", "2080ti_32", "2080ti_64", "titan_xp_1", "titan_xp_32", "titan_xp_64"}
+    assert set(t.devices) == {
+        "2080ti_1",
+        "2080ti_32",
+        "2080ti_64",
+        "titan_xp_1",
+        "titan_xp_32",
+        "titan_xp_64",
+    }
     assert (t.latency("2080ti_1") > 0).all()
 
 
@@ -58,6 +65,8 @@ def test_malformed_files(tmp_path):
     with pytest.raises(TableError, match="missing table"):
         load_nb201(tmp_path / "none.csv")
     bad = tmp_path / "ofa.csv"
-    pd.DataFrame({"ks": ["9 " * 20], "e": ["3 " * 20], "d": ["2 2 2 2 2"], "lat_x": [1.0]}).to_csv(bad, index=False)
+    pd.DataFrame({"ks": ["9 " * 20], "e": ["3 " * 20], "d": ["2 2 2 2 2"], "lat_x": [1.0]}).to_csv(
+        bad, index=False
+    )
     with pytest.raises(TableError, match="row 0"):
         load_ofa_latency(bad)

@@ -59,7 +59,9 @@ def aged(path):
 
 
 def dvc_changed(root) -> set[str]:
-    out = subprocess.run(["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out or "{}")) - {"machine"}
 
 
@@ -128,7 +130,9 @@ def test_new_device_subnets_registered_loadable_and_exported(project):
     res = nag("export", "-p", "gpu-tiny", "-b", "0.0001", "--out", "exp2")
     assert res.returncode == 2 and "below the cheapest" in res.stderr and not (root / "exp2").exists()
     res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp2", "--supernet", "models/none.pt")
-    assert res.returncode == 2 and "missing supernet checkpoint" in res.stderr and not (root / "exp2").exists()
+    assert (
+        res.returncode == 2 and "missing supernet checkpoint" in res.stderr and not (root / "exp2").exists()
+    )
     res = nag("export", "-p", "gpu-tiny", "-b", budget, "--out", "exp", "--force", "--no-finetune")
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((root / "exp/card.json").read_text())["finetune"] == {"finetuned": False}
@@ -152,9 +156,22 @@ def test_paper_mbv3_half_on_the_added_device(project):
     (root / "paper-params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     def paper(name):
-        return subprocess.run([sys.executable, str(ROOT / "benchmarks/paper.py"), "--params", "paper-params.yaml",
-                               "--mbv3", name, "--out", "paper-out"], cwd=root, capture_output=True, text=True,
-                              timeout=900)
+        return subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "benchmarks/paper.py"),
+                "--params",
+                "paper-params.yaml",
+                "--mbv3",
+                name,
+                "--out",
+                "paper-out",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
     try:
         res = paper("gpu-tiny")
@@ -163,8 +180,16 @@ def test_paper_mbv3_half_on_the_added_device(project):
         measured = json.loads((root / "data/paper.work/gpu-tiny-s0.json").read_text())["acc"]
         (run,) = rep["runs"]
         m = min(len(pd.read_parquet(root / "data/archs.parquet")), params["dataset"]["train_size"])  # M
-        assert set(run["methods"]) == {"nag", "pareto_no_accuracy", "mo_reward", "absolute_reward", "independent",
-                                       "random", "evolution", "nsga2"}
+        assert set(run["methods"]) == {
+            "nag",
+            "pareto_no_accuracy",
+            "mo_reward",
+            "absolute_reward",
+            "independent",
+            "random",
+            "evolution",
+            "nsga2",
+        }
         picks = set()
         for name, rec in run["methods"].items():
             assert [p["budget"] for p in rec["picks"]] == run["budgets"], name
@@ -264,7 +289,9 @@ def test_a_killed_worker_process_is_retried(tmp_path, prefect_harness):
 
     @flow
     def one():
-        return train_platform.with_options(retries=1, retry_delay_seconds=0)(str(tmp_path), "p", {"stage@p": cmd})
+        return train_platform.with_options(retries=1, retry_delay_seconds=0)(
+            str(tmp_path), "p", {"stage@p": cmd}
+        )
 
     assert one()["stages"] == ["stage@p"] and (tmp_path / "out").read_text() == "done\n"
 

@@ -41,7 +41,9 @@ def test_bad_latency_table_fails_with_reasons():
     df.loc[4, "spread"] = 0.9  # a measured row that was too noisy
     df.loc[7, "arch_id"] = "a8"  # duplicate (and a7 missing)
     df.loc[9, "source"] = "guessed"
-    report = validate_platform("cpu", "local", CFG, df, ids, {"lut_vs_direct": {"correction": {"cross_validated": {"mape": 30.0}}}})
+    report = validate_platform(
+        "cpu", "local", CFG, df, ids, {"lut_vs_direct": {"correction": {"cross_validated": {"mape": 30.0}}}}
+    )
     failed = {(f["expectation"], f["kwargs"].get("column")) for f in report["failed"]}
     assert ("expect_column_values_to_not_be_null", "latency_ms") in failed
     assert ("expect_column_values_to_be_between", "spread") in failed
@@ -55,15 +57,23 @@ def test_bad_latency_table_fails_with_reasons():
 
 def _params(tmp_path: Path) -> Path:
     p = tmp_path / "params.yaml"
-    p.write_text("latency:\n  min_measured: 50\nplatforms:\n  cpu-torch:\n    kind: local\n    runtime: cpu-torch\n"
-                 "    file: data/devices/machine.json\n\n# trailing comment kept\n")
+    p.write_text(
+        "latency:\n  min_measured: 50\nplatforms:\n  cpu-torch:\n    kind: local\n    runtime: cpu-torch\n"
+        "    file: data/devices/machine.json\n\n# trailing comment kept\n"
+    )
     return p
 
 
 def test_add_device_from_a_multi_device_table(tmp_path):
     params = _params(tmp_path)
-    report = add_device("gpu-titanxp-b64", ROOT / "data/benchmarks/ofa_gpu_latency.csv", column="lat_titan_xp_64",
-                        resolution=224, params_path=params, devices_dir=tmp_path / "devices")
+    report = add_device(
+        "gpu-titanxp-b64",
+        ROOT / "data/benchmarks/ofa_gpu_latency.csv",
+        column="lat_titan_xp_64",
+        resolution=224,
+        params_path=params,
+        devices_dir=tmp_path / "devices",
+    )
     assert report["success"]
     plat = load_params(params).platform("gpu-titanxp-b64")
     assert plat.kind == "imported" and plat.resolution == 224 and plat.file.endswith("gpu-titanxp-b64.csv")
@@ -106,9 +116,9 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
     text = text.replace("latency:\n", "supernet:\n  width_mult: 0.25\nlatency:\n")
     params.write_text(text)
     from nag.config import ArchsConfig
-    from nag.latency.stage import run_latency
+    from nag.stages.latency import run as run_latency
+    from nag.stages.sample_archs import run as run_sample_archs
     from nag.supernet.data import make_space
-    from nag.supernet.stages import run_sample_archs
 
     prepared = tmp_path / "prepared"
     prepared.mkdir()
@@ -119,14 +129,37 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
     metrics = run_latency(cfg.platform("gpu"), cfg.latency, space, tmp_path / "archs.parquet",
                           tmp_path / "lat.parquet", tmp_path / "gpu.pkl")
     (tmp_path / "m.json").write_text(pd.Series(metrics).to_json())
-    base = [sys.executable, "-m", "flows.validate", "-p", "gpu", "--params", str(params), "--prepared", str(prepared),
-            "--archs", str(tmp_path / "archs.parquet"), "--metrics", str(tmp_path / "m.json")]
-    ok = subprocess.run([*base, "--latency", str(tmp_path / "lat.parquet"), "--out", str(tmp_path / "ok.json")],
-                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    base = [
+        sys.executable,
+        "-m",
+        "flows.validate",
+        "-p",
+        "gpu",
+        "--params",
+        str(params),
+        "--prepared",
+        str(prepared),
+        "--archs",
+        str(tmp_path / "archs.parquet"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
+    ok = subprocess.run(
+        [*base, "--latency", str(tmp_path / "lat.parquet"), "--out", str(tmp_path / "ok.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert ok.returncode == 0, ok.stderr[-2000:]
     pd.read_parquet(tmp_path / "lat.parquet").iloc[1:].to_parquet(tmp_path / "cut.parquet")
-    bad = subprocess.run([*base, "--latency", str(tmp_path / "cut.parquet"), "--out", str(tmp_path / "bad.json")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [*base, "--latency", str(tmp_path / "cut.parquet"), "--out", str(tmp_path / "bad.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 1 and "expect_table_row_count_to_equal" in bad.stderr
     assert (tmp_path / "bad.json").is_file()
 

@@ -19,19 +19,45 @@ TINY = {
     "evaluator": {"hidden": 32, "steps": 40, "pairs_per_step": 128},
     "generator": {"iterations": 20},
     "infer": {"pool": 64, "candidates": 8, "predictor": "ridge", "predictor_mbv3": "ridge"},
-    "supernet": {"batch_size": 16, "images_per_epoch": 32, "calib_images": 16, "eval_subnets": 2, "threads": 1,
-                 "device": "cpu",
-                 "phases": [{"name": "full", "epochs": 1, "lr": 0.01},
-                            {"name": "all", "epochs": 1, "lr": 0.01, "kernels": [3, 5, 7], "depths": [2, 3, 4],
-                             "expands": [3, 4, 6]}]},
+    "supernet": {
+        "batch_size": 16,
+        "images_per_epoch": 32,
+        "calib_images": 16,
+        "eval_subnets": 2,
+        "threads": 1,
+        "device": "cpu",
+        "phases": [
+            {"name": "full", "epochs": 1, "lr": 0.01},
+            {
+                "name": "all",
+                "epochs": 1,
+                "lr": 0.01,
+                "kernels": [3, 5, 7],
+                "depths": [2, 3, 4],
+                "expands": [3, 4, 6],
+            },
+        ],
+    },
     "archs": {"count": 30, "seed": 0},
-    "accuracy": {"measured": 12, "repeats": 3, "calib_images": 16, "predictors": ["ridge"], "batch_size": 32,
-                 "checkpoint_every": 3},
+    "accuracy": {
+        "measured": 12,
+        "repeats": 3,
+        "calib_images": 16,
+        "predictors": ["ridge"],
+        "batch_size": 32,
+        "checkpoint_every": 3,
+    },
     "latency": {"min_measured": 100},
     "finetune": {"images_per_epoch": 32, "batch_size": 16, "calib_images": 16, "onnx_check_images": 8},
     "registry": {"grid_points": 4, "lock_timeout_s": 5.0},
-    "platforms": {"tiny-pixel3": {"kind": "benchmark", "file": "data/benchmarks/nb201.csv", "device": "pixel3",
-                                  "metric": "acc_cifar10"}},
+    "platforms": {
+        "tiny-pixel3": {
+            "kind": "benchmark",
+            "file": "data/benchmarks/nb201.csv",
+            "device": "pixel3",
+            "metric": "acc_cifar10",
+        }
+    },
 }
 
 
@@ -39,10 +65,9 @@ def make_project(root: Path, platforms: dict | None = None, **sections) -> Path:
     """Lay out the project in ``root`` (git + dvc initialised); ``sections`` override TINY's."""
     for folder in ("nag", "flows"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-    for name in ("paper", "paper_mbv3"):  # the paper's experiments (tests/unit/test_search.py), not the pipeline
-        stages["stages"].pop(name)
-    (root / "dvc.yaml").write_text(yaml.safe_dump(stages, sort_keys=False))
+    shutil.copy(
+        ROOT / "dvc.yaml", root / "dvc.yaml"
+    )  # the product pipeline (the paper's: benchmarks/dvc.yaml)
     (root / "data/benchmarks").mkdir(parents=True)
     shutil.copy(BENCH / "nb201.csv", root / "data/benchmarks/nb201.csv")
     (root / "data/devices").mkdir()
@@ -57,13 +82,32 @@ def make_project(root: Path, platforms: dict | None = None, **sections) -> Path:
         write_idx(fm / f"{split}-images-idx3-ubyte", x)
         write_idx(fm / f"{split}-labels-idx1-ubyte", y)
     base = yaml.safe_load((ROOT / "params.yaml").read_text())  # DVC wants every tracked key present
-    tiny = {**TINY, **sections, "platforms": platforms or TINY["platforms"]}
-    for section, values in tiny.items():
-        base[section] = values if section == "platforms" else {**base.get(section, {}), **values}
-    (root / "params.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    for group in ("platforms", "table_platforms", "supernet_platforms"):
+        base.pop(group)
+    for section, values in {**TINY, **sections}.items():
+        if section != "platforms":
+            base[section] = {**base.get(section, {}), **values}
+    (root / "params.yaml").write_text(yaml.safe_dump(base, sort_keys=False)
+                                      + platforms_yaml(platforms or TINY["platforms"]))
     for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"], ["dvc", "config", "core.autostage", "false"]):
         subprocess.run(cmd, cwd=root, check=True)
     return root
+
+
+def platforms_yaml(platforms: dict) -> str:
+    """``platforms`` (name -> settings with kind) as params.yaml writes them: the two typed mappings and
+    their union (YAML anchors and merge, as the repository's params.yaml)."""
+    groups = {"table_platforms": {}, "supernet_platforms": {}}
+    for name, v in platforms.items():
+        groups["table_platforms" if v.get("kind", "benchmark") == "benchmark" else "supernet_platforms"][
+            name
+        ] = v
+    out = []
+    for group, anchor in (("table_platforms", "tables"), ("supernet_platforms", "supernet")):
+        body = yaml.safe_dump(groups[group], sort_keys=False) if groups[group] else "{}\n"
+        out.append(f"{group}: &{anchor}" + ("\n" + "".join(f"  {line}\n" for line in body.splitlines())
+                                           if groups[group] else " {}\n"))
+    return "".join(out) + "platforms:\n  <<: [*tables, *supernet]\n"
 
 
 def device_file(path: Path, rows: int = 300, column: str = "lat_titan_xp_64", skip: int = 0) -> Path:

@@ -16,10 +16,10 @@ from nag.latency.lut import build_lut, check_lut, distinct_blocks, lut_sums
 from nag.latency.meter import MeterSettings, measure
 from nag.latency.model import LatencyModel, LatencyModelError
 from nag.latency.predictor import MeasurementError, imagenet_space, read_measurements
-from nag.latency.stage import run_latency
 from nag.spaces import MBV3Macro, MBV3Space
+from nag.stages.latency import run as run_latency
+from nag.stages.sample_archs import run as run_sample_archs
 from nag.supernet.archs import load_archs
-from nag.supernet.stages import run_sample_archs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "supernet"))
 
@@ -33,7 +33,9 @@ CFG = LatencyConfig(warmup=1, repeats=3, rounds=2, validate_sample=12, min_measu
 
 @pytest.mark.parametrize("runtime", ["cpu-torch", "cpu-onnxruntime"])
 def test_meter_records_estimate_spread_and_settings(runtime):
-    rec = measure(torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU()), (1, 4, 8, 8), runtime, FAST)
+    rec = measure(
+        torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.ReLU()), (1, 4, 8, 8), runtime, FAST
+    )
     assert rec["latency_ms"] > 0 and rec["iqr_ms"] >= 0 and rec["cv"] >= 0 and len(rec["round_min_ms"]) == 2
     assert rec["latency_ms"] <= max(rec["round_min_ms"]) and rec["latency_ms"] <= rec["median_ms"] * 1.0001
     assert rec["runtime"] == runtime and rec["repeats"] == 3 and rec["rounds"] == 2 and rec["threads"] == 1
@@ -65,11 +67,19 @@ BAD_FILES = {
     "nan": ("latency_ms", lambda df: df.assign(latency_ms=[np.nan] + list(df.latency_ms[1:])), "NaN"),
     "negative": ("latency_ms", lambda df: df.assign(latency_ms=[-1.0] + list(df.latency_ms[1:])), "negative"),
     "zero": ("latency_ms", lambda df: df.assign(latency_ms=[0.0] + list(df.latency_ms[1:])), "zero"),
-    "conflict": ("dup", lambda df: pd.concat([df, df.iloc[[0]].assign(latency_ms=df.latency_ms[0] * 2)]), "conflicting"),
+    "conflict": (
+        "dup",
+        lambda df: pd.concat([df, df.iloc[[0]].assign(latency_ms=df.latency_ms[0] * 2)]),
+        "conflicting",
+    ),
     "unknown": ("col", lambda df: df.assign(batch=1), "unknown column"),
     "missing": ("col", lambda df: df.drop(columns=["latency_ms"]), "missing column"),
     "short": ("arch", lambda df: df.assign(d=["2 2 2"] + list(df.d[1:])), "outside the mbv3 space"),
-    "kernel9": ("arch", lambda df: df.assign(ks=[" ".join(["9"] * 20)] + list(df.ks[1:])), "outside the mbv3 space"),
+    "kernel9": (
+        "arch",
+        lambda df: df.assign(ks=[" ".join(["9"] * 20)] + list(df.ks[1:])),
+        "outside the mbv3 space",
+    ),
 }
 
 
@@ -122,11 +132,15 @@ def test_local_platform_lut_rows_and_measured_rows(tmp_path):
 
     run_sample_archs(TINY, TINY_ARCHS, tmp_path / "archs.parquet")
     plat = PlatformConfig("cpu", kind="local", runtime="cpu-torch", file="machine.json")
-    m = run_latency(plat, CFG, TINY, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "cpu.pkl")
+    m = run_latency(
+        plat, CFG, TINY, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "cpu.pkl"
+    )
     df = pd.read_parquet(tmp_path / "lat.parquet")
     assert df["source"].value_counts().to_dict() == {"lut": 28, "measured": 12}
     assert (df["latency_ms"] > 0).all() and (df["spread"] >= 0).all()
-    assert m["lut_entries"] == 38 and m["lut_vs_direct"]["raw"]["n"] == 12 and m["machine"]["logical_cores"] >= 1
+    assert (
+        m["lut_entries"] == 38 and m["lut_vs_direct"]["raw"]["n"] == 12 and m["machine"]["logical_cores"] >= 1
+    )
     _, archs = load_archs(tmp_path / "archs.parquet", TINY)
     lut_rows = (df["source"] == "lut").to_numpy()
     pred = LatencyModel.load(tmp_path / "cpu.pkl").predict(TINY, archs)

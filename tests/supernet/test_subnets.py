@@ -10,17 +10,19 @@ import pytest
 import torch
 from tiny_supernet import prepared, tiny_cfg  # noqa: F401  (fixture)
 
+from nag import subnets
 from nag.config import FinetuneConfig, PlatformConfig
 from nag.export import CARD_KEYS, ExportError, check_card, check_out, export_onnx, write_bundle
 from nag.latency.meter import ort_session
-from nag.platforms import Platform
+from nag.platforms import SupernetPlatform
 from nag.supernet.checkpoint import save_supernet
 from nag.supernet.data import make_space
 from nag.supernet.finetune import finetune, subnet_from_supernet
 from nag.supernet.supernet import Supernet
-from nag import subnets
 
-CFG = FinetuneConfig(epochs=1, images_per_epoch=16, batch_size=16, lr=0.01, calib_images=32, onnx_check_images=16)
+CFG = FinetuneConfig(
+    epochs=1, images_per_epoch=16, batch_size=16, lr=0.01, calib_images=32, onnx_check_images=16
+)
 
 
 @pytest.fixture
@@ -29,7 +31,7 @@ def src(prepared, tmp_path):  # noqa: F811
     torch.manual_seed(0)
     net = Supernet(space)
     save_supernet(tmp_path / "supernet.pt", net, (0.3, 0.3))
-    plat = Platform(PlatformConfig("tiny-dev", kind="imported", file="x.csv"), space, None, None)
+    plat = SupernetPlatform(PlatformConfig("tiny-dev", kind="imported", file="x.csv"), space, None, None)
     return plat, subnets.SubnetSource.load(plat, tmp_path / "supernet.pt", prepared, CFG)
 
 
@@ -40,7 +42,9 @@ def test_extract_finetune_one_step_export_equals_torch(src):
     before = {k: v.clone() for k, v in net.state_dict().items()}
     rec = finetune(net, s.train, CFG, progress=False)
     assert rec["steps"] == 1 and np.isfinite(rec["loss_last"])
-    changed = [k for k, v in net.state_dict().items() if v.dtype.is_floating_point and not torch.equal(v, before[k])]
+    changed = [
+        k for k, v in net.state_dict().items() if v.dtype.is_floating_point and not torch.equal(v, before[k])
+    ]
     assert changed, "one optimizer step changed no weight"
     assert not net.training
     data, diff = export_onnx(net, s.test.x[:16], atol=1e-4)
@@ -130,4 +134,7 @@ def test_local_platform_times_exported_models_beside_a_fresh_reference(src, runt
     onnx = [export_onnx(n, s.test.x[:4], CFG.onnx_atol)[0] for n, _ in made]
     got = subnets.measure_latency(Params(), local, archs, [n for n, _ in made], onnx)
     assert len(got) == 2 and all(m > 0 and r > 0 for m, r in got)
-    assert subnets.measure_latency(Params(), plat, archs, [n for n, _ in made], onnx) == [None, None]  # imported
+    assert subnets.measure_latency(Params(), plat, archs, [n for n, _ in made], onnx) == [
+        None,
+        None,
+    ]  # imported

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny_supernet import TINY_ACC, TINY_ARCHS, make_prepared, tiny_cfg, write_tiny_params
 from typer.testing import CliRunner
 
 from nag.archdata import DataError
 from nag.cli import app
 from nag.config import PhaseConfig
 from nag.spaces import MBV3Space
-from nag.supernet.accuracy import run_accuracy
+from nag.stages.accuracy import run as run_accuracy
+from nag.stages.sample_archs import run as run_sample_archs
 from nag.supernet.archs import load_archs
 from nag.supernet.checkpoint import save_supernet
 from nag.supernet.data import make_space
-from nag.supernet.stages import run_sample_archs
 from nag.supernet.supernet import Supernet
-from tiny_supernet import TINY_ACC, TINY_ARCHS, make_prepared, tiny_cfg, write_tiny_params
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ def test_sample_archs_table(setup):
     space, _, tmp = setup
     df, archs = load_archs(tmp / "archs.parquet", space)
     assert len(df) == 40 and df["arch_id"].is_unique and (df["space"] == "mbv3-2s").all()
-    assert [space.from_ofa(*(list(map(int, r[c].split())) for c in ("ks", "e", "d"))) for _, r in df.iterrows()] == archs
+    assert [
+        space.from_ofa(*(list(map(int, r[c].split())) for c in ("ks", "e", "d"))) for _, r in df.iterrows()
+    ] == archs
     assert (df["madds"] > 0).all() and (df["params"] > 0).all()
     with pytest.raises(DataError, match="space"):
         load_archs(tmp / "archs.parquet", MBV3Space())
@@ -70,12 +72,25 @@ def test_accuracy_stage_flags_rows_and_resumes(setup):
 
 def test_cli_supernet_commands(tmp_path: Path):
     prepared = make_prepared(tmp_path / "prepared")
-    params = write_tiny_params(tmp_path / "params.yaml", phases=(PhaseConfig("full", 1, 0.05),
-                                                                 PhaseConfig("kernel", 1, 0.02, kernels=(3, 5, 7))))
+    params = write_tiny_params(
+        tmp_path / "params.yaml",
+        phases=(PhaseConfig("full", 1, 0.05), PhaseConfig("kernel", 1, 0.02, kernels=(3, 5, 7))),
+    )
     runner = CliRunner()
     common = ["--params", str(params), "--prepared", str(prepared)]
-    r = runner.invoke(app, ["train-supernet", *common, "--out", str(tmp_path / "s.pt"), "--work", str(tmp_path / "w"),
-                            "--metrics", str(tmp_path / "sm.json")])
+    r = runner.invoke(
+        app,
+        [
+            "train-supernet",
+            *common,
+            "--out",
+            str(tmp_path / "s.pt"),
+            "--work",
+            str(tmp_path / "w"),
+            "--metrics",
+            str(tmp_path / "sm.json"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["sample-archs", *common, "--out", str(tmp_path / "a.parquet"),
                             "--metrics", str(tmp_path / "am.json")])

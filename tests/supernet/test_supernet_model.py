@@ -10,7 +10,9 @@ from nag.spaces import ArchError, MBV3Macro, MBV3Space, NB201Space
 from nag.supernet.static import arch_madds, arch_params, build_static
 from nag.supernet.supernet import Supernet, recalibrate_bn
 
-MACRO = MBV3Macro(width_mult=0.25, input_size=16, in_channels=1, num_classes=10, stem_stride=1, stage_strides=(2, 2))
+MACRO = MBV3Macro(
+    width_mult=0.25, input_size=16, in_channels=1, num_classes=10, stem_stride=1, stage_strides=(2, 2)
+)
 
 
 @pytest.fixture
@@ -106,8 +108,9 @@ def test_bn_recalibration_changes_running_stats(net):
     assert not net.training
 
 
-@pytest.mark.parametrize("macro", [MACRO, MBV3Macro(width_mult=0.25, input_size=28, in_channels=1, num_classes=10,
-                                                    stem_stride=1)])
+@pytest.mark.parametrize(
+    "macro", [MACRO, MBV3Macro(width_mult=0.25, input_size=28, in_channels=1, num_classes=10, stem_stride=1)]
+)
 def test_analytic_madds_and_params_match_the_built_network(macro):
     space = MBV3Space(macro)
     for arch in space.sample(4, seed=1):

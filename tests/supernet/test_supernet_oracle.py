@@ -12,12 +12,12 @@ import pytest
 import torch
 from tiny_supernet import TINY_ACC, TINY_ARCHS, make_prepared, tiny_cfg
 
-from nag.supernet.accuracy import run_accuracy
+from nag.stages.accuracy import run as run_accuracy
+from nag.stages.sample_archs import run as run_sample_archs
 from nag.supernet.archs import load_archs
 from nag.supernet.checkpoint import save_supernet
 from nag.supernet.data import make_space
 from nag.supernet.oracle import SupernetOracle
-from nag.supernet.stages import run_sample_archs
 from nag.supernet.supernet import Supernet
 
 
@@ -50,10 +50,14 @@ def test_oracle_equals_the_accuracy_stage_and_caches(setup):
     again = SupernetOracle.load(space, tmp / "supernet.pt", prepared, TINY_ACC, work)
     assert again(measured[:6]).tolist() == got[:6].tolist() and again.measured == 0
     # what the measurements cost is remembered too: a resumed run reports the same figure
-    assert again.stats()["seconds_per_measurement"] == pytest.approx(oracle.stats()["seconds_per_measurement"])
+    assert again.stats()["seconds_per_measurement"] == pytest.approx(
+        oracle.stats()["seconds_per_measurement"]
+    )
     assert again.stats()["seconds_per_measurement"] > 0
     # other settings or another supernet: nothing in the work file applies
-    other = SupernetOracle.load(space, tmp / "supernet.pt", prepared, replace(TINY_ACC, calib_images=16), work)
+    other = SupernetOracle.load(
+        space, tmp / "supernet.pt", prepared, replace(TINY_ACC, calib_images=16), work
+    )
     assert other.cache == {}
     save_supernet(tmp / "supernet2.pt", Supernet(space), (0.2, 0.3))
     assert SupernetOracle.load(space, tmp / "supernet2.pt", prepared, TINY_ACC, work).cache == {}

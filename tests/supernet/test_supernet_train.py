@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_supernet import make_prepared, tiny_cfg, write_tiny_params
 
 from nag.checkpoint import CheckpointError
 from nag.config import ConfigError, PhaseConfig
 from nag.data.fashion_mnist import DatasetError
 from nag.spaces import MBV3Space
+from nag.stages.train_supernet import run as run_train_supernet
 from nag.supernet.checkpoint import load_supernet, save_supernet
 from nag.supernet.data import load_images, make_macro, make_space, read_meta
-from nag.supernet.stages import run_train_supernet
 from nag.supernet.supernet import Supernet
 from nag.supernet.train import train_supernet
-from tiny_supernet import make_prepared, tiny_cfg, write_tiny_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,7 +39,9 @@ def _state(net: Supernet) -> dict:
 
 def test_training_learns_and_writes_phase_checkpoints(prepared, tmp_path):
     cfg = tiny_cfg()
-    metrics = run_train_supernet(cfg, prepared, tmp_path / "supernet.pt", tmp_path / "work", log=lambda s: None)
+    metrics = run_train_supernet(
+        cfg, prepared, tmp_path / "supernet.pt", tmp_path / "work", log=lambda s: None
+    )
     assert [h["phase"] for h in metrics["phases"]] == ["full", "kernel", "kernel", "depth", "expand"]
     assert sorted(p.name for p in (tmp_path / "work").glob("phase-*.pt")) == [
         "phase-0-full.pt", "phase-1-kernel.pt", "phase-2-depth.pt", "phase-3-expand.pt"]
@@ -127,8 +129,12 @@ def test_bad_data_and_schedules_are_refused(tmp_path):
 
 
 def test_in_place_distillation_trains(prepared, tmp_path):
-    cfg = tiny_cfg(distill=True, optimizer="adamw", phases=(PhaseConfig("kernel", 1, 0.003, kernels=(3, 5, 7)),))
-    trainer, summary = train_supernet(make_space(cfg, prepared), cfg, prepared, tmp_path / "w", log=lambda s: None)
+    cfg = tiny_cfg(
+        distill=True, optimizer="adamw", phases=(PhaseConfig("kernel", 1, 0.003, kernels=(3, 5, 7)),)
+    )
+    trainer, summary = train_supernet(
+        make_space(cfg, prepared), cfg, prepared, tmp_path / "w", log=lambda s: None
+    )
     assert np.isfinite(summary["history"][0]["loss"])
 
 
@@ -140,13 +146,35 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(prepared, tmp_path):
-    params = write_tiny_params(tmp_path / "params.yaml", phases=(PhaseConfig("full", 1, 0.05),
-                                                                 PhaseConfig("kernel", 1, 0.02, kernels=(3, 5, 7))))
+    params = write_tiny_params(
+        tmp_path / "params.yaml",
+        phases=(PhaseConfig("full", 1, 0.05), PhaseConfig("kernel", 1, 0.02, kernels=(3, 5, 7))),
+    )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(_free_port()), "-m", "nag.cli", "train-supernet", "--params", str(params),
-           "--prepared", str(prepared), "--out", str(tmp_path / "s.pt"), "--work", str(tmp_path / "work"),
-           "--metrics", str(tmp_path / "m.json")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "nag.cli",
+        "train-supernet",
+        "--params",
+        str(params),
+        "--prepared",
+        str(prepared),
+        "--out",
+        str(tmp_path / "s.pt"),
+        "--work",
+        str(tmp_path / "work"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "m.json").read_text())

@@ -1,4 +1,5 @@
-"""Tiny supernet helpers (imported by the tests of this folder): a 2-stage macro at 16×16 and a synthetic, learnable prepared dataset."""
+"""Tiny supernet helpers (imported by the tests of this folder): a 2-stage macro at 16×16 and a
+synthetic, learnable prepared dataset."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def _write_params(path: Path, **override) -> Path:
     for key, value in override.items():  # "budgets.k" -> value
         section, name = key.split(".", 1)
         raw[section][name] = value
-    raw["platforms"] = PLATFORMS
+    raw["table_platforms"], raw["supernet_platforms"], raw["platforms"] = PLATFORMS, {}, PLATFORMS
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
 
@@ -52,15 +52,52 @@ def project(tmp_path_factory):
                                   str(d / f"{name}.lat.pkl"), "--metrics", str(d / f"{name}.lat.json"),
                                   "--plot", str(d / f"{name}.lat.png"), *params])
         assert res.exit_code == 0, res.output
-        res = runner.invoke(validate, ["-p", name, "--latency", str(d / f"{name}.lat.parquet"), "--metrics",
-                                       str(d / f"{name}.lat.json"), "--out", str(d / f"{name}.valid.json"), *params])
+        res = runner.invoke(
+            validate,
+            [
+                "-p",
+                name,
+                "--latency",
+                str(d / f"{name}.lat.parquet"),
+                "--metrics",
+                str(d / f"{name}.lat.json"),
+                "--out",
+                str(d / f"{name}.valid.json"),
+                *params,
+            ],
+        )
         assert res.exit_code == 0, res.output
-        for args in (["arch-dataset", "--out", str(d / f"{name}.ds.parquet"), "--metrics", str(d / "m.json"),
-                      "--validation", str(d / f"{name}.valid.json")],
-                     ["train-evaluator", "--dataset", str(d / f"{name}.ds.parquet"), "--out", str(d / f"{name}.ev.pt"),
-                      "--metrics", str(d / "m.json")],
-                     ["train-generator", "--evaluator", str(d / f"{name}.ev.pt"), "--out", str(d / f"{name}.gen.pt"),
-                      "--metrics", str(d / "m.json")]):
+        for args in (
+            [
+                "arch-dataset",
+                "--out",
+                str(d / f"{name}.ds.parquet"),
+                "--metrics",
+                str(d / "m.json"),
+                "--validation",
+                str(d / f"{name}.valid.json"),
+            ],
+            [
+                "train-evaluator",
+                "--dataset",
+                str(d / f"{name}.ds.parquet"),
+                "--out",
+                str(d / f"{name}.ev.pt"),
+                "--metrics",
+                str(d / "m.json"),
+                "--validation",
+                str(d / f"{name}.valid.json"),
+            ],
+            [
+                "train-generator",
+                "--evaluator",
+                str(d / f"{name}.ev.pt"),
+                "--out",
+                str(d / f"{name}.gen.pt"),
+                "--metrics",
+                str(d / "m.json"),
+            ],
+        ):
             res = runner.invoke(app, [*args, "-p", name, *params])
             assert res.exit_code == 0, (args[0], res.output)
     return d
@@ -78,8 +115,23 @@ def _refused(res, *needles: str) -> str:
 
 
 def _generate(d: Path, params: Path, platform: str = "a-pixel3", ckpt: str = "a-pixel3", *extra: str):
-    return CliRunner().invoke(app, ["generate", "-p", platform, "-b", "8", "--evaluator", str(d / f"{ckpt}.ev.pt"),
-                                    "--generator", str(d / f"{ckpt}.gen.pt"), "--params", str(params), *extra])
+    return CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "-p",
+            platform,
+            "-b",
+            "8",
+            "--evaluator",
+            str(d / f"{ckpt}.ev.pt"),
+            "--generator",
+            str(d / f"{ckpt}.gen.pt"),
+            "--params",
+            str(params),
+            *extra,
+        ],
+    )
 
 
 # --- 1, 5, 7: flows.devices add --------------------------------------------------------------------------
@@ -137,7 +189,9 @@ def test_add_negative_resolution(device_workspace):
     devices.mkdir(parents=True)
     good = params.parent / "good.csv"
     rows = _real_rows()
-    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(good, index=False)
+    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(
+        good, index=False
+    )
     before = _snapshot(params, devices)
     _refused(_add(params, devices, "gpu-x", str(good), "--resolution", "-5"), "--resolution -5")
     assert _snapshot(params, devices) == before and "resolution: -5" not in params.read_text()
@@ -155,14 +209,22 @@ def test_add_errors_name_the_users_file(device_workspace):
     before = _snapshot(params, devices)
     line = _refused(_add(params, devices, "gpu-x", str(bad)), str(bad))
     assert ".tmp" not in line
-    line = _refused(_add(params, devices, "gpu-x", str(params.parent / "lat.csv"), "--column", "lat_x"), "lat.csv")
+    line = _refused(
+        _add(params, devices, "gpu-x", str(params.parent / "lat.csv"), "--column", "lat_x"), "lat.csv"
+    )
     assert ".tmp" not in line and _snapshot(params, devices) == before
 
 
 # --- 2: out-of-range params, refused the same way by every command -------------------------------------
-@pytest.mark.parametrize("key,value,needle", [("budgets.k", 0, "budgets.k = 0"), ("budgets.k", -3, "budgets.k = -3"),
-                                              ("budgets.lo_pct", 150, "budgets.lo_pct = 150"),
-                                              ("evaluator.lr", -1, "evaluator.lr = -1")])
+@pytest.mark.parametrize(
+    "key,value,needle",
+    [
+        ("budgets.k", 0, "budgets.k = 0"),
+        ("budgets.k", -3, "budgets.k = -3"),
+        ("budgets.lo_pct", 150, "budgets.lo_pct = 150"),
+        ("evaluator.lr", -1, "evaluator.lr = -1"),
+    ],
+)
 @pytest.mark.parametrize("command", ["train-evaluator", "generate"])
 def test_out_of_range_params(project, tmp_path, key, value, needle, command):
     params = _write_params(tmp_path / "my-params.yaml", **{key: value})
@@ -172,7 +234,8 @@ def test_out_of_range_params(project, tmp_path, key, value, needle, command):
     else:
         res = CliRunner().invoke(app, ["train-evaluator", "-p", "a-pixel3", "--dataset",
                                        str(project / "a-pixel3.ds.parquet"), "--out", str(tmp_path / "ev.pt"),
-                                       "--metrics", str(tmp_path / "m.json"), "--params", str(params)])
+                                       "--metrics", str(tmp_path / "m.json"), "--params", str(params),
+                                       "--validation", str(project / "a-pixel3.valid.json")])
     _refused(res, needle, str(params))
     assert params.read_text() == text and not (tmp_path / "ev.pt").exists()
 
@@ -180,7 +243,7 @@ def test_out_of_range_params(project, tmp_path, key, value, needle, command):
 def test_platform_errors_name_platforms_by_name(tmp_path):
     params = _write_params(tmp_path / "p.yaml")
     raw = yaml.safe_load(params.read_text())
-    raw["platforms"]["b-gold"]["threads"] = -2
+    raw["table_platforms"]["b-gold"]["threads"] = -2
     params.write_text(yaml.safe_dump(raw))
     res = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", "-b", "8", "--params", str(params)])
     line = _refused(res, "platforms.b-gold.threads = -2", str(params))
@@ -189,7 +252,9 @@ def test_platform_errors_name_platforms_by_name(tmp_path):
 
 def test_missing_sections_take_defaults_and_say_so(tmp_path):
     params = tmp_path / "short.yaml"
-    params.write_text(yaml.safe_dump({"platforms": PLATFORMS}))
+    params.write_text(
+        yaml.safe_dump({"platforms": {k: {**v, "kind": "benchmark"} for k, v in PLATFORMS.items()}})
+    )
     notes = []
     cfg = load_params(params, note=notes.append)
     assert cfg.budgets.k == 10 and len(notes) == 1 and "budgets" in notes[0] and "infer" in notes[0]
@@ -212,8 +277,22 @@ def test_unreadable_checkpoint(project, tmp_path, case):
         bad.mkdir()
     else:
         bad.write_bytes(b"")
-    res = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", "-b", "8", "--evaluator", str(bad), "--generator",
-                                   str(project / "a-pixel3.gen.pt"), "--params", str(project / "params.yaml")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "-p",
+            "a-pixel3",
+            "-b",
+            "8",
+            "--evaluator",
+            str(bad),
+            "--generator",
+            str(project / "a-pixel3.gen.pt"),
+            "--params",
+            str(project / "params.yaml"),
+        ],
+    )
     _refused(res, str(bad), "is a folder" if case == "folder" else "is empty (0 bytes)")
 
 
@@ -235,9 +314,24 @@ def test_cells_without_input_path_are_no_answer(project, nb201_table):
     assert min(budgets["budgets_ms"]) > 0.5
     res = _generate(project, project / "params.yaml", "a-pixel3", "a-pixel3", "--json")
     assert res.exit_code == 0, res.output
-    picks = json.loads(res.output)
+    picks = json.loads(res.stdout)
     assert all(space.sees_input(space.parse(p["arch"]["arch_str"])) for p in picks)
-    below = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", "-b", "0.5", "--evaluator",
-                                     str(project / "a-pixel3.ev.pt"), "--generator", str(project / "a-pixel3.gen.pt"),
-                                     "--params", str(project / "params.yaml")])
-    _refused(below, "below the cheapest architecture", f"{plat.cheapest:.4g} ms", "sees its input", "arch_str")
+    below = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            "-p",
+            "a-pixel3",
+            "-b",
+            "0.5",
+            "--evaluator",
+            str(project / "a-pixel3.ev.pt"),
+            "--generator",
+            str(project / "a-pixel3.gen.pt"),
+            "--params",
+            str(project / "params.yaml"),
+        ],
+    )
+    _refused(
+        below, "below the cheapest architecture", f"{plat.cheapest:.4g} ms", "sees its input", "arch_str"
+    )

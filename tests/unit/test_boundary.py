@@ -14,7 +14,8 @@ def test_nag_imports_no_glue_package():
     code = (
         "import importlib, pkgutil, sys, nag\n"
         "for m in pkgutil.walk_packages(nag.__path__, 'nag.'):\n"
-        "    importlib.import_module(m.name)\n"
+        "    if not m.name.endswith('__main__'):  # those run the command\n"
+        "        importlib.import_module(m.name)\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {GLUE!r})\n"
         "print(','.join(bad))\n"
     )

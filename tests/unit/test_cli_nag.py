@@ -6,10 +6,9 @@ import json
 
 import pandas as pd
 import pytest
+import typer
 from conftest import BENCH
 from typer.testing import CliRunner
-
-import typer
 
 from flows.validate import main as validate_main
 from nag.checkpoint import CheckpointError, load_evaluator, load_generator
@@ -43,14 +42,56 @@ def workdir(tmp_path_factory):
                                    str(d / "lat.json"), "--out", str(d / "valid.json")] + p)
     assert res.exit_code == 0, res.output
     steps = [
-        ["arch-dataset", "-p", "tiny-pixel3", "--out", str(d / "ds.parquet"), "--metrics", str(d / "m0.json"),
-         "--validation", str(d / "valid.json")],
-        ["train-evaluator", "-p", "tiny-pixel3", "--dataset", str(d / "ds.parquet"), "--out", str(d / "ev.pt"),
-         "--metrics", str(d / "m1.json")],
-        ["train-generator", "-p", "tiny-pixel3", "--evaluator", str(d / "ev.pt"), "--out", str(d / "gen.pt"),
-         "--metrics", str(d / "m2.json")],
-        ["frontier", "-p", "tiny-pixel3", "--dataset", str(d / "ds.parquet"), "--evaluator", str(d / "ev.pt"),
-         "--generator", str(d / "gen.pt"), "--out", str(d / "frontier.json"), "--plots", str(d / "plots")],
+        [
+            "arch-dataset",
+            "-p",
+            "tiny-pixel3",
+            "--out",
+            str(d / "ds.parquet"),
+            "--metrics",
+            str(d / "m0.json"),
+            "--validation",
+            str(d / "valid.json"),
+        ],
+        [
+            "train-evaluator",
+            "-p",
+            "tiny-pixel3",
+            "--dataset",
+            str(d / "ds.parquet"),
+            "--out",
+            str(d / "ev.pt"),
+            "--validation",
+            str(d / "valid.json"),
+            "--metrics",
+            str(d / "m1.json"),
+        ],
+        [
+            "train-generator",
+            "-p",
+            "tiny-pixel3",
+            "--evaluator",
+            str(d / "ev.pt"),
+            "--out",
+            str(d / "gen.pt"),
+            "--metrics",
+            str(d / "m2.json"),
+        ],
+        [
+            "frontier",
+            "-p",
+            "tiny-pixel3",
+            "--dataset",
+            str(d / "ds.parquet"),
+            "--evaluator",
+            str(d / "ev.pt"),
+            "--generator",
+            str(d / "gen.pt"),
+            "--out",
+            str(d / "frontier.json"),
+            "--plots",
+            str(d / "plots"),
+        ],
     ]
     for args in steps:
         res = runner.invoke(app, args + p)
@@ -76,21 +117,23 @@ def test_pipeline_outputs(workdir):
 def test_generate_json_schema(workdir):
     res = _gen(workdir, "--budget", "12", "--budget", "20", "--json")
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)
+    rows = json.loads(res.stdout)  # stderr: the note on sections this tiny file lacks
     assert len(rows) == 2
     for row, b in zip(rows, (12, 20)):
         assert set(row) >= {"platform", "budget_ms", "arch_id", "tokens", "arch", "latency_ms", "accuracy",
                             "score", "n_queried"}
         assert row["budget_ms"] == b and row["latency_ms"] <= b
         assert NB201Space().parse(row["arch"]["arch_str"]).arch_id == row["arch_id"]
-    zero = json.loads(_gen(workdir, "--budget", "12", "--json", "--zero-query").output)
+    zero = json.loads(_gen(workdir, "--budget", "12", "--json", "--zero-query").stdout)
     assert zero[0]["n_queried"] == 0
 
 
 def test_generate_bad_input(workdir):
     res = _gen(workdir, "--budget", "0.0001")
     assert res.exit_code == 2 and "below the cheapest architecture" in res.output
-    res = CliRunner().invoke(app, ["generate", "-p", "pixel9", "-b", "3", "--params", str(workdir / "params.yaml")])
+    res = CliRunner().invoke(
+        app, ["generate", "-p", "pixel9", "-b", "3", "--params", str(workdir / "params.yaml")]
+    )
     assert res.exit_code == 2 and "unknown platform 'pixel9'" in res.output and "tiny-pixel3" in res.output
     res = CliRunner().invoke(app, ["generate", "-p", "tiny-pixel3", "-b", "3", "--params",
                                    str(workdir / "params.yaml"), "--generator", str(workdir / "none.pt"),
@@ -113,16 +156,44 @@ def test_dataset_bad_input(workdir, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text((workdir / "params.yaml").read_text().replace("train_size: 200", "train_size: 50000"))
     out = tmp_path / "ds.parquet"
-    res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
-                                   str(tmp_path / "m.json"), "--params", str(params), "--validation", str(workdir / "valid.json")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "arch-dataset",
+            "-p",
+            "tiny-pixel3",
+            "--out",
+            str(out),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--params",
+            str(params),
+            "--validation",
+            str(workdir / "valid.json"),
+        ],
+    )
     assert res.exit_code == 2 and "dataset.train_size = 50000" in res.output and not out.exists()
     bad = tmp_path / "nan.csv"
     df = pd.read_csv(BENCH / "nb201.csv").head(300)
     df.loc[7, "lat_pixel3"] = float("nan")
     df.to_csv(bad, index=False)
     params.write_text((workdir / "params.yaml").read_text().replace(str(BENCH / "nb201.csv"), str(bad)))
-    res = CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
-                                   str(tmp_path / "m.json"), "--params", str(params), "--validation", str(workdir / "valid.json")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "arch-dataset",
+            "-p",
+            "tiny-pixel3",
+            "--out",
+            str(out),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--params",
+            str(params),
+            "--validation",
+            str(workdir / "valid.json"),
+        ],
+    )
     assert res.exit_code == 2 and "lat_pixel3" in res.output and not out.exists()
 
 

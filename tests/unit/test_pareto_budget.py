@@ -32,8 +32,10 @@ def test_dominance_antisymmetric_off_ties():
     c1, c2 = rng.random(1000) * 5, rng.random(1000) * 5
     B = rng.random(1000) * 5
     np.testing.assert_array_equal(dominance(a1, c1, a2, c2, B), -dominance(a2, c2, a1, c1, B))
-    # on exact ties both orders are +1
-    assert dominance(1.0, 1.0, 1.0, 1.0, 2.0) == dominance(1.0, 1.0, 1.0, 1.0, 2.0) == 1
+    # where the deciding criterion ties, both orders are +1: equal accuracy within the budget (latencies
+    # differ), equal latency past it (accuracies differ)
+    for a1, c1, a2, c2 in ((90.0, 5.0, 90.0, 3.0), (50.0, 7.0, 99.0, 7.0)):
+        assert dominance(a1, c1, a2, c2, 6.0) == dominance(a2, c2, a1, c1, 6.0) == 1
 
 
 def test_frontier_helpers():

@@ -22,14 +22,18 @@ from nag.search.runner import METHODS, run_all
 
 @pytest.fixture(scope="module")
 def platform():
-    return resolve(PlatformConfig("nb201-pixel3", kind="benchmark", file=str(BENCH / "nb201.csv"), device="pixel3"))
+    return resolve(
+        PlatformConfig("nb201-pixel3", kind="benchmark", file=str(BENCH / "nb201.csv"), device="pixel3")
+    )
 
 
 @pytest.fixture(scope="module")
 def problem(platform):
     data, _ = platform.make_dataset(DatasetConfig(300, 0))
     pred = make_regressor("ridge", 0).fit(data.features, data.acc)
-    return SearchProblem(platform.space, platform.latency, platform.accuracy, data, pred, candidates=8, seed=0)
+    return SearchProblem(
+        platform.space, platform.latency, platform.accuracy, data, pred, candidates=8, seed=0
+    )
 
 
 def test_rewards_match_their_formulas(problem):
@@ -72,8 +76,10 @@ def test_random_search_and_evolution_stay_feasible(problem):
     hist, stats = evolution(problem, b, 600, seed=0, population=50)
     assert stats["samples"] >= 600 and stats["generations"] >= 10
     assert (problem.latency(hist) <= b).all()
-    first, best = problem.predict(hist[:50]).max(), problem.predict(hist).max()
-    assert best >= first  # selection keeps the best; children only add
+    # selection: children are bred from the best quarter, so the last generations' children score well
+    # above the random initial population (a selection that ignored fitness would not)
+    initial, late = problem.predict(hist[:50]), problem.predict(hist[-100:])
+    assert late.mean() > initial.mean() + initial.std(), (late.mean(), initial.mean(), initial.std())
 
 
 def test_nsga2_spends_its_evaluations(problem):

@@ -21,13 +21,18 @@ import pandas as pd
 from nag.atomic import write_with
 from nag.config import ConfigError, LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_nb201
-from nag.latency.machine import machine_description
 from nag.latency.lut import build_lut, check_lut, lut_sums
+from nag.latency.machine import machine_description
 from nag.latency.meter import MeterSettings
 from nag.latency.model import LatencyModel
+from nag.latency.predictor import (
+    device_features,
+    fit_latency_predictor,
+    imagenet_space,
+    predict_latency,
+    read_measurements,
+)
 from nag.plots import plot_latency
-from nag.latency.predictor import device_features, fit_latency_predictor, predict_latency, read_measurements, \
-    imagenet_space
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
 
@@ -70,7 +75,9 @@ def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_pat
     return _frame(df_archs["arch_id"], lat, source, spread), metrics, model
 
 
-def _imported(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path, default_resolution: int):
+def _imported(
+    plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path, default_resolution: int
+):
     df_archs, archs = load_archs(archs_path, space)
     m = read_measurements(plat.file, imagenet_space())
     by_id = m.attrs["archs"]
@@ -78,8 +85,10 @@ def _imported(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_
     has_res = bool((m["resolution"] > 0).all())
     res = plat.resolution or (int(m["resolution"].max()) if has_res else default_resolution)
     if has_res and not m["resolution"].min() <= res <= m["resolution"].max():
-        raise ConfigError(f"platform {plat.name!r}: resolution {res} is outside the measured "
-                         f"{m['resolution'].min()}..{m['resolution'].max()}; set platforms.{plat.name}.resolution")
+        raise ConfigError(
+            f"platform {plat.name!r}: resolution {res} is outside the measured "
+            f"{m['resolution'].min()}..{m['resolution'].max()}; set platforms.{plat.name}.resolution"
+        )
     X = device_features(file_archs, m["resolution"].to_numpy() if has_res else np.full(len(m), res))
     model, report, heldout = fit_latency_predictor(X, m["latency_ms"].to_numpy(), seed=cfg.seed)
     lat = predict_latency(model, archs, res)
@@ -99,8 +108,8 @@ def _imported(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_
     return _frame(df_archs["arch_id"], lat, source, spread), metrics, model
 
 
-def run_latency(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space | None, archs_path: str | Path | None,
-                out: str | Path, model_path: str | Path | None = None, plot: str | Path | None = None) -> dict:
+def run(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space | None, archs_path: str | Path | None,
+        out: str | Path, model_path: str | Path | None = None, plot: str | Path | None = None) -> dict:
     """Write ``out`` (parquet) for one platform, (local/imported) its latency model to ``model_path``
     and a histogram (+ check scatter) PNG to ``plot``; returns the stage metrics."""
     model = None
@@ -118,8 +127,13 @@ def run_latency(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space | Non
         plot_latency(plot, plat.name, df, *(check if check else (None, "")))
     write_with(out, lambda tmp: df.to_parquet(tmp, index=False))
     lat = df["latency_ms"].to_numpy()
-    metrics.update({"platform": plat.name, "n_archs": int(len(df)),
-                    "latency_ms": {"min": float(lat.min()), "median": float(np.median(lat)), "max": float(lat.max())},
-                    "sources": {k: int(v) for k, v in df["source"].value_counts().items()}})
+    metrics.update(
+        {
+            "platform": plat.name,
+            "n_archs": int(len(df)),
+            "latency_ms": {"min": float(lat.min()), "median": float(np.median(lat)), "max": float(lat.max())},
+            "sources": {k: int(v) for k, v in df["source"].value_counts().items()},
+        }
+    )
     json.dumps(metrics)  # fail here, not in the writer, if anything is not JSON
     return metrics

@@ -68,13 +68,17 @@ def predictor_inputs(df: pd.DataFrame, features: np.ndarray) -> np.ndarray:
     return np.hstack([features.astype(np.float64), extra])
 
 
-def run_accuracy(space: MBV3Space, cfg: AccuracyConfig, archs_path: str | Path, supernet_path: str | Path,
-                 prepared: str | Path, out: str | Path, work_path: str | Path) -> dict:
+def run(space: MBV3Space, cfg: AccuracyConfig, archs_path: str | Path, supernet_path: str | Path,
+        prepared: str | Path, out: str | Path, work_path: str | Path) -> dict:
     df, archs = load_archs(archs_path, space)
-    features = np.stack(pq.read_table(archs_path, columns=["features"]).column("features").to_numpy(zero_copy_only=False))
+    features = np.stack(
+        pq.read_table(archs_path, columns=["features"]).column("features").to_numpy(zero_copy_only=False)
+    )
     n = min(cfg.measured, len(archs))
     if n < 10:
-        raise DataError(f"accuracy.measured={cfg.measured}: at least 10 measured archs are needed to fit a predictor")
+        raise DataError(
+            f"accuracy.measured={cfg.measured}: at least 10 measured archs are needed to fit a predictor"
+        )
     net, norm = load_supernet(supernet_path, space)
     classes = space.macro.num_classes
     val, _ = load_images(prepared, "val", classes, norm=norm)

@@ -1,7 +1,5 @@
-"""The three supernet stages: ``train_supernet``, ``sample_archs`` and ``accuracy``.
-
-Each takes its settings and paths, writes its artifacts atomically, and returns the metrics dict.
-"""
+"""The ``train_supernet`` stage: progressive shrinking of the elastic MobileNetV3 (resumable), then the
+largest, smallest and random subnets measured on the test split."""
 
 from __future__ import annotations
 
@@ -13,9 +11,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
-from nag.config import ArchsConfig, SupernetConfig
-from nag.spaces.mbv3 import MBV3Space
-from nag.supernet.archs import load_archs, save_archs
+from nag.config import SupernetConfig
 from nag.supernet.checkpoint import save_supernet
 from nag.supernet.data import load_images, make_space
 from nag.supernet.evaluate import measure, noise_report, rank_corr
@@ -23,8 +19,8 @@ from nag.supernet.static import arch_madds
 from nag.supernet.train import StepHook, train_supernet
 
 
-def run_train_supernet(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | Path,
-                       on_step: StepHook | None = None, log: Callable[[str], None] = print) -> dict | None:
+def run(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | Path,
+        on_step: StepHook | None = None, log: Callable[[str], None] = print) -> dict | None:
     """Train (or resume), then measure the largest, smallest and ``eval_subnets`` random subnets on the
     test split after BN recalibration; the random ones twice (two calibration batches) to show the
     evaluation noise beside their spread. Only rank 0 returns metrics (others: None)."""
@@ -38,7 +34,10 @@ def run_train_supernet(cfg: SupernetConfig, prepared: str | Path, out: str | Pat
     calib = [trainer.train.subset(cfg.calib_images, cfg.seed + i) for i in (0, 1)]
     largest, smallest = net.largest(), net.smallest()
     randoms = space.sample(cfg.eval_subnets, seed=cfg.seed, unique=True)
-    acc = {"largest": measure(net, largest, calib[0], test), "smallest": measure(net, smallest, calib[0], test)}
+    acc = {
+        "largest": measure(net, largest, calib[0], test),
+        "smallest": measure(net, smallest, calib[0], test),
+    }
     first = np.array([measure(net, a, calib[0], test) for a in randoms])
     second = np.array([measure(net, a, calib[1], test) for a in randoms])
     madds = np.array([arch_madds(space, a) for a in randoms])
@@ -64,19 +63,3 @@ def run_train_supernet(cfg: SupernetConfig, prepared: str | Path, out: str | Pat
         **{k: v for k, v in summary.items() if k != "history"},
         "phases": summary["history"],
     }
-
-
-def run_sample_archs(space: MBV3Space, cfg: ArchsConfig, out: str | Path) -> dict:
-    """M unique canonical architectures (seeded) with their tokens, features, MAdds and parameters."""
-    if cfg.count < 1:
-        raise ValueError(f"archs.count must be >= 1, got {cfg.count}")
-    t0 = time.perf_counter()
-    archs = space.sample(cfg.count, seed=cfg.seed, unique=True)
-    df = save_archs(out, space, archs)
-    return {"count": len(df), "space": space.name, "unique": int(df["arch_id"].nunique()),
-            "madds_min": int(df["madds"].min()), "madds_max": int(df["madds"].max()),
-            "params_min": int(df["params"].min()), "params_max": int(df["params"].max()),
-            "wall_s": time.perf_counter() - t0}
-
-
-__all__ = ["load_archs", "run_sample_archs", "run_train_supernet"]

@@ -1,0 +1,5 @@
+"""``python -m nag`` is the ``nag`` command (used by torchrun: ``torchrun ... -m nag train-supernet``)."""
+
+from nag.cli import main
+
+main()

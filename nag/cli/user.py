@@ -1,0 +1,134 @@
+"""The user's commands: ``nag generate`` (best architecture per budget), ``nag export`` (a finetuned,
+ONNX-exported subnet with its model card) and ``nag benchmark`` (the method judged on real tables)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from nag.cli.common import (
+    EVALUATOR,
+    GENERATOR,
+    LATENCY,
+    LATENCY_MODEL,
+    PARAMS,
+    PLATFORM,
+    PREPARED_OPT,
+    fail,
+    platform,
+    read_params,
+    user_errors,
+)
+from nag.layout import SUPERNET, PlatformLayout
+
+benchmark_app = typer.Typer(help="Judge the method on real benchmark tables.", no_args_is_help=True)
+
+
+def _describe(row: dict) -> str:
+    if row["accuracy"] is not None:
+        acc = f"{row['accuracy']:.2f} % ({'queried' if row['n_queried'] else 'known: in the dataset'})"
+    elif row["rank_by"] == "predictor":
+        acc = f"predicted {row['score']:.2f} %"
+    else:
+        acc = f"score {row['score']:.3f}"
+    arch = json.dumps(row["arch"])
+    return f"budget {row['budget_ms']:g} ms -> {arch}  latency {row['latency_ms']:.4g} ms, {acc}"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the user's commands to ``app``."""
+
+    @app.command()
+    def generate(
+        name: str = PLATFORM,
+        budget: list[float] = typer.Option(..., "--budget", "-b", help="latency budget in ms (repeatable)"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON"),
+        zero_query: bool = typer.Option(False, "--zero-query", help="rank by prediction only, query nothing"),
+        evaluator: Path = EVALUATOR,
+        generator: Path = GENERATOR,
+        prepared: Path = PREPARED_OPT,
+        latency: Path = LATENCY,
+        latency_model: Path = LATENCY_MODEL,
+        params: Path = PARAMS,
+    ) -> None:
+        """The most accurate architecture within each budget (ms) on a platform."""
+        from nag.generated import Generated
+
+        lay = PlatformLayout.of(name)
+        with user_errors():
+            cfg, plat = platform(params, name, prepared, latency, latency_model)
+            g = Generated(cfg, plat, evaluator or lay.evaluator, generator or lay.generator)
+            choices, queries = g.choose(budget, zero_query=zero_query)
+        rows = [{"platform": name, **g.describe(c)} for c in choices]
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        for r in rows:
+            typer.echo(_describe(r))
+        typer.echo(f"new accuracy queries: {queries}")
+
+    @app.command()
+    def export(
+        name: str = PLATFORM,
+        budget: float = typer.Option(..., "--budget", "-b", help="latency budget (ms)"),
+        out: Path = typer.Option(..., help="folder to write (model.onnx, model.pt, card.json)"),
+        finetune: bool = typer.Option(
+            True, "--finetune/--no-finetune", help="finetune (params finetune:) first"
+        ),
+        force: bool = typer.Option(False, "--force", help="replace an existing --out folder"),
+        prepared: Path = PREPARED_OPT,
+        supernet: Path = typer.Option(SUPERNET, help="the trained supernet"),
+        evaluator: Path = EVALUATOR,
+        generator: Path = GENERATOR,
+        params: Path = PARAMS,
+    ) -> None:
+        """Generate the architecture for BUDGET, extract its weights, (finetune), write ONNX + model card."""
+        from nag.subnets import run_export
+
+        lay = PlatformLayout.of(name)
+        with user_errors(FloatingPointError):
+            cfg, plat = platform(params, name, prepared)
+            card = run_export(cfg, plat, budget, out, supernet, prepared, evaluator or lay.evaluator,
+                              generator or lay.generator, finetune, force)
+        lat, acc = card["latency_ms"], card["accuracy"]
+        typer.echo(json.dumps({"out": str(out), "arch_id": card["arch_id"], "budget_ms": card["budget_ms"],
+                               "latency_ms": lat, "test_accuracy": acc["test_after_finetune"]}, indent=2))
+
+    @benchmark_app.command("nb201")
+    def benchmark_nb201(
+        device: str = typer.Option(..., help="device column (lat_<device>) of the table"),
+        metric: str = typer.Option("acc_cifar10", help="accuracy column"),
+        train_size: int = typer.Option(1000, help="M: architectures in the dataset"),
+        seed: int = typer.Option(0),
+        table: Path = typer.Option(Path("data/benchmarks/nb201.csv"), help="any CSV of the NB201 schema"),
+        out_dir: Path = typer.Option(Path("reports/benchmarks")),
+        params: Path = PARAMS,
+    ) -> None:
+        """Train on an M-sample of NAS-Bench-201 and judge against the oracle on the whole table."""
+        from nag.atomic import write_json
+        from nag.bench_nb201 import run_nb201_benchmark
+        from nag.config import PlatformConfig
+        from nag.platforms import resolve
+        from nag.plots import plot_benchmark
+
+        try:
+            with user_errors():
+                cfg = read_params(params)
+                plat = resolve(
+                    PlatformConfig(f"nb201-{device}", file=str(table), device=device, metric=metric)
+                )
+                report = run_nb201_benchmark(plat, cfg, train_size, seed)
+        except ValueError as exc:
+            fail(exc)
+        stem = f"nb201_{device}" if (metric, seed, train_size) == ("acc_cifar10", 0, 1000) else \
+            f"nb201_{device}_{metric}_m{train_size}_s{seed}"
+        write_json(out_dir / f"{stem}.json", report)
+        plot_benchmark(out_dir / f"{stem}.png", plat, report)
+        for m_name, m in report["methods"].items():
+            typer.echo(f"{m_name:22s} regret {m['mean_regret_pp']:.3f} pp  max {m['max_regret_pp']:.3f}  "
+                       f"satisfied {m['satisfaction_rate']:.0%}  queries {m['queries']}")
+        typer.echo(f"wrote {out_dir / stem}.json and .png")
+
+    app.add_typer(benchmark_app, name="benchmark")

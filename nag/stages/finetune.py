@@ -1,0 +1,80 @@
+"""The ``finetune@<p>`` stage (supernet-backed platforms): for each budget (``finetune.budgets`` of the K
+trained ones from frontier@, evenly spaced, plus ``finetune_budgets_ms``) the chosen architecture is
+extracted from the supernet, evaluated,
+finetuned, evaluated again, exported to ONNX (checked against torch) and, on a local platform, timed here.
+Budgets sharing an architecture share its model; finished models wait in a work folder (resume)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nag.config import Params
+from nag.export import provenance
+from nag.generated import Generated
+from nag.platforms import Platform
+from nag.subnets import SubnetSource, card_for, export_all, measure_latency, subnets_for
+from nag.subnets_report import write_report
+
+
+def trained_rows(frontier: dict, n: int) -> list[dict]:
+    """The frontier's rows at ``n`` of its K trained budgets, evenly spaced from the smallest to the
+    largest (``n`` = 0 or ≥ K: all of them)."""
+    rows = [r for r in frontier["frontier"] if not r.get("interpolated")]
+    if 0 < n < len(rows):
+        rows = [rows[i] for i in sorted(set(np.linspace(0, len(rows) - 1, n).round().astype(int).tolist()))]
+    return rows
+
+
+def run(params: Params, platform: Platform, frontier: str | Path, supernet_path: str | Path,
+        prepared: str | Path, out_dir: str | Path, work_dir: str | Path, plot_dir: str | Path,
+        evaluator: str | Path | None = None, generator: str | Path | None = None,
+        progress: bool = True) -> dict:
+    """The finetune@ stage: models + index.json in ``out_dir``, plots in ``plot_dir``; returns the metrics."""
+    out_dir, plot_dir = Path(out_dir), Path(plot_dir)
+    cfg = params.finetune
+    rows = trained_rows(json.loads(Path(frontier).read_text()), cfg.budgets)
+    for r in rows:
+        r["arch_obj"] = platform.space.from_tokens(r["tokens"])
+    if platform.config.finetune_budgets_ms:
+        g = Generated(params, platform, evaluator, generator)
+        choices, _ = g.choose(list(platform.config.finetune_budgets_ms), zero_query=True)
+        rows += [{**g.describe(c), "arch_obj": c.arch, "extra": True} for c in choices]
+    unique = list({r["arch_obj"].arch_id: r["arch_obj"] for r in rows}.values())
+    src = SubnetSource.load(platform, supernet_path, prepared, cfg)
+    made = dict(zip([a.arch_id for a in unique],
+                    subnets_for(src, platform, unique, cfg, True, Path(work_dir), progress)))
+    nets = [made[a.arch_id][0] for a in unique]
+    exported = dict(zip([a.arch_id for a in unique], export_all(nets, src, cfg)))
+    measured = dict(
+        zip(
+            [a.arch_id for a in unique],
+            measure_latency(params, platform, unique, nets, [exported[a.arch_id][0] for a in unique]),
+        )
+    )
+    prov = provenance(supernet_path, generator)
+    cards = [
+        card_for(
+            platform,
+            r,
+            made[r["arch_obj"].arch_id][1],
+            measured[r["arch_obj"].arch_id],
+            src,
+            cfg,
+            exported[r["arch_obj"].arch_id][1],
+            prov,
+            f"{r['arch_obj'].arch_id}.onnx",
+        )
+        for r in rows
+    ]
+    files = {}
+    for a in unique:
+        files[f"{a.arch_id}.onnx"] = exported[a.arch_id][0]
+        buf = io.BytesIO()
+        torch.save(made[a.arch_id][0].state_dict(), buf)
+        files[f"{a.arch_id}.pt"] = buf.getvalue()
+    return write_report(platform.name, cards, files, out_dir, plot_dir)

@@ -1,0 +1,54 @@
+"""The ``frontier@<p>`` stage: the generator's picks at the K trained budgets and the midpoints between
+them (JSON, CSV, plots), and the paper's Fig. 3 latency histograms of what it samples."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from nag.archdata import ArchDataset
+from nag.atomic import write_with
+from nag.config import Params
+from nag.generated import Generated
+from nag.platforms import Platform
+
+
+def run(params: Params, platform: Platform, evaluator_path: str | Path, generator_path: str | Path,
+        dataset: str | Path, plot_dir: str | Path) -> dict:
+    """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots."""
+    from nag.plots import plot_frontier, plot_latency_histograms
+
+    g = Generated(params, platform, evaluator_path, generator_path)
+    trained = g.budgets
+    mids = (trained[:-1] + trained[1:]) / 2
+    grid = np.sort(np.concatenate([trained, mids]))
+    grid = grid[grid >= platform.cheapest]
+    t0 = time.perf_counter()
+    choices, queries = g.choose(grid)
+    seconds = time.perf_counter() - t0
+    trained_set = set(trained.tolist())
+    rows = [{**g.describe(c), "interpolated": c.budget not in trained_set} for c in choices]
+    data = ArchDataset.load(dataset, platform.space)
+    plot_frontier(Path(plot_dir) / "frontier.png", data, rows, platform.name)
+    samples = {}
+    with torch.no_grad():
+        for b in (trained[len(trained) // 4], trained[(3 * len(trained)) // 4]):
+            toks = g.generator.sample(torch.full((1000,), float(b))).tokens.numpy()
+            archs = [platform.space.from_tokens(t) for t in toks]
+            lat = platform.latency(archs)
+            samples[float(b)] = lat[np.isfinite(lat)]
+    plot_latency_histograms(Path(plot_dir) / "latency_hist.png", data.lat, samples, platform.name)
+    table = pd.DataFrame([{k: r[k] for k in ("budget_ms", "latency_ms", "accuracy", "predicted_accuracy",
+                                            "interpolated", "arch_id")} for r in rows])
+    write_with(Path(plot_dir) / "frontier.csv", lambda tmp: table.to_csv(tmp, index=False))
+    sat = float(np.mean([r["latency_ms"] <= r["budget_ms"] for r in rows]))
+    queried = [r["accuracy"] for r in rows if r["accuracy"] is not None]
+    return {"platform": platform.name, "frontier": rows, "satisfaction_rate": sat, "new_queries": queries,
+            "mean_predicted_accuracy": float(np.mean([r["predicted_accuracy"] for r in rows])),
+            "mean_queried_accuracy": float(np.mean(queried)) if queried else None,
+            "ms_per_budget": 1000 * seconds / len(grid), "infer": asdict(params.infer)}

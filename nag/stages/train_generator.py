@@ -1,0 +1,21 @@
+"""The ``train_generator@<p>`` stage: the budget-conditioned generator, REINFORCE against the trained
+evaluator over all K budgets at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nag.checkpoint import load_evaluator, save_generator
+from nag.config import Params
+from nag.generator import train_generator
+from nag.platforms import Platform
+
+
+def run(params: Params, platform: Platform, evaluator_path: str | Path, out: str | Path,
+        progress: bool = True) -> dict:
+    """REINFORCE the generator against the trained evaluator over all K budgets."""
+    evaluator, _, meta = load_evaluator(evaluator_path, platform.space, params.budgets.k, platform.name)
+    gen, metrics = train_generator(platform.space, evaluator, params.generator, progress)
+    save_generator(out, gen, params.generator, platform.space, extra={"platform": platform.name})
+    metrics.pop("config")
+    return {**metrics, "budgets_ms": meta["budgets"]}
