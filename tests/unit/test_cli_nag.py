@@ -152,48 +152,23 @@ def test_checkpoint_mismatch(workdir, tmp_path):
         load_generator(broken, NB201Space())
 
 
+def _dataset(params, out, metrics, validation):
+    return CliRunner().invoke(app, ["arch-dataset", "-p", "tiny-pixel3", "--out", str(out), "--metrics",
+                                    str(metrics), "--params", str(params), "--validation", str(validation)])
+
+
 def test_dataset_bad_input(workdir, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text((workdir / "params.yaml").read_text().replace("train_size: 200", "train_size: 50000"))
     out = tmp_path / "ds.parquet"
-    res = CliRunner().invoke(
-        app,
-        [
-            "arch-dataset",
-            "-p",
-            "tiny-pixel3",
-            "--out",
-            str(out),
-            "--metrics",
-            str(tmp_path / "m.json"),
-            "--params",
-            str(params),
-            "--validation",
-            str(workdir / "valid.json"),
-        ],
-    )
+    res = _dataset(params, out, tmp_path / "m.json", workdir / "valid.json")
     assert res.exit_code == 2 and "dataset.train_size = 50000" in res.output and not out.exists()
     bad = tmp_path / "nan.csv"
     df = pd.read_csv(BENCH / "nb201.csv").head(300)
     df.loc[7, "lat_pixel3"] = float("nan")
     df.to_csv(bad, index=False)
     params.write_text((workdir / "params.yaml").read_text().replace(str(BENCH / "nb201.csv"), str(bad)))
-    res = CliRunner().invoke(
-        app,
-        [
-            "arch-dataset",
-            "-p",
-            "tiny-pixel3",
-            "--out",
-            str(out),
-            "--metrics",
-            str(tmp_path / "m.json"),
-            "--params",
-            str(params),
-            "--validation",
-            str(workdir / "valid.json"),
-        ],
-    )
+    res = _dataset(params, out, tmp_path / "m.json", workdir / "valid.json")
     assert res.exit_code == 2 and "lat_pixel3" in res.output and not out.exists()
 
 
