@@ -122,7 +122,10 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                   "failed": [r for r in results if not r["success"]], "results": results}
         if not report["success"]:
             raise DeviceError(describe_failures(report), report)
-        entry = {"kind": "imported", "file": target.as_posix()}
+        # as params.yaml's other paths: relative to the project (the params file's folder) when inside it
+        root = params_path.resolve().parent
+        file = target.resolve().relative_to(root) if target.resolve().is_relative_to(root) else target
+        entry = {"kind": "imported", "file": Path(file).as_posix()}
         if resolution:
             entry["resolution"] = resolution
         staged.write_text(_insert_platform(params_path.read_text(), name, entry))

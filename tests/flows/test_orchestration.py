@@ -87,7 +87,8 @@ def test_new_device_from_inbox_ends_champion(project):
     assert out["gpu-late.csv"]["status"] == "waiting" and fresh.exists()
     added = out["gpu-tiny.csv"]
     assert added["status"] == "added" and added["registered"]["promoted"], added
-    assert load_params(root / "params.yaml").platform("gpu-tiny").kind == "imported"
+    added_cfg = load_params(root / "params.yaml").platform("gpu-tiny")
+    assert added_cfg.kind == "imported" and added_cfg.file == "data/devices/gpu-tiny.csv"  # portable path
     assert (root / "data/devices/gpu-tiny.csv").is_file() and not (inbox / "gpu-tiny.csv").exists()
     assert client_for(root).get_model_version_by_alias("nag-generator-gpu-tiny", "champion")
     assert dvc_changed(root) == set()

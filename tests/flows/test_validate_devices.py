@@ -112,7 +112,9 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
     pd.read_csv(ROOT / "data/benchmarks/ofa_gpu_latency.csv", nrows=300).to_csv(small, index=False)
     add_device("gpu", small, column="lat_titan_xp_64", resolution=224, params_path=params,
                devices_dir=tmp_path / "devices")
-    text = params.read_text().replace("data/devices", str(tmp_path / "devices"))
+    text = params.read_text()  # the added file is written relative to the project (the params file's folder)
+    assert "file: devices/gpu.csv" in text
+    text = text.replace("file: devices/", f"file: {tmp_path}/devices/")  # this test runs from the repo root
     text = text.replace("latency:\n", "supernet:\n  width_mult: 0.25\nlatency:\n")
     params.write_text(text)
     from nag.config import ArchsConfig
