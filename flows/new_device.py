@@ -78,6 +78,10 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
         device_file = base / f"data/devices/{name}.csv"
         validation = base / f"reports/validation/{name}.json"
         report = json.loads(validation.read_text()) if validation.is_file() else {}
+        if report.get("failed"):  # say which expectation refused it, not only which stage
+            from flows.validate import describe_failures
+
+            failed[name] += " " + describe_failures(report).splitlines()[1].strip()
         target = _reject(device_file, rejected, {**report, "platform": name, "success": False,
                                                  "stage": "pipeline", "error": failed[name]})
         for out in [*platform_files(base, params.platform(name)).values(),
