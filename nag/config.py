@@ -218,7 +218,10 @@ def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | 
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot parse {path} as YAML ({exc.__class__.__name__}); fix its syntax") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise ConfigError(f"cannot parse {path} as YAML{at} ({why}); fix its syntax") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     sections = set(raw)

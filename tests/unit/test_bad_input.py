@@ -335,3 +335,10 @@ def test_cells_without_input_path_are_no_answer(project, nb201_table):
     _refused(
         below, "below the cheapest architecture", f"{plat.cheapest:.4g} ms", "sees its input", "arch_str"
     )
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    params = tmp_path / "broken.yaml"
+    params.write_text("budgets:\n  k: 4\n  lo_pct: [1,\n")
+    res = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", "-b", "8", "--params", str(params)])
+    _refused(res, str(params), "at line 4", "fix its syntax")
