@@ -146,22 +146,14 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
         "--metrics",
         str(tmp_path / "m.json"),
     ]
-    ok = subprocess.run(
-        [*base, "--latency", str(tmp_path / "lat.parquet"), "--out", str(tmp_path / "ok.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    def validate(latency: str, out: str):
+        return subprocess.run([*base, "--latency", str(tmp_path / latency), "--out", str(tmp_path / out)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    ok = validate("lat.parquet", "ok.json")
     assert ok.returncode == 0, ok.stderr[-2000:]
     pd.read_parquet(tmp_path / "lat.parquet").iloc[1:].to_parquet(tmp_path / "cut.parquet")
-    bad = subprocess.run(
-        [*base, "--latency", str(tmp_path / "cut.parquet"), "--out", str(tmp_path / "bad.json")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    bad = validate("cut.parquet", "bad.json")
     assert bad.returncode == 1 and "expect_table_row_count_to_equal" in bad.stderr
     assert (tmp_path / "bad.json").is_file()
 

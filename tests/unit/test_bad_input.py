@@ -65,37 +65,12 @@ def project(tmp_path_factory):
             ],
         )
         assert res.exit_code == 0, res.output
-        for args in (
-            [
-                "arch-dataset",
-                "--out",
-                str(d / f"{name}.ds.parquet"),
-                "--metrics",
-                str(d / "m.json"),
-                "--validation",
-                str(d / f"{name}.valid.json"),
-            ],
-            [
-                "train-evaluator",
-                "--dataset",
-                str(d / f"{name}.ds.parquet"),
-                "--out",
-                str(d / f"{name}.ev.pt"),
-                "--metrics",
-                str(d / "m.json"),
-                "--validation",
-                str(d / f"{name}.valid.json"),
-            ],
-            [
-                "train-generator",
-                "--evaluator",
-                str(d / f"{name}.ev.pt"),
-                "--out",
-                str(d / f"{name}.gen.pt"),
-                "--metrics",
-                str(d / "m.json"),
-            ],
-        ):
+        f = {k: str(d / f"{name}.{k}") for k in ("ds.parquet", "valid.json", "ev.pt", "gen.pt")}
+        for args in (["arch-dataset", "--out", f["ds.parquet"], "--validation", f["valid.json"]],
+                     ["train-evaluator", "--dataset", f["ds.parquet"], "--out", f["ev.pt"],
+                      "--validation", f["valid.json"]],
+                     ["train-generator", "--evaluator", f["ev.pt"], "--out", f["gen.pt"]]):
+            args = [*args, "--metrics", str(d / "m.json")]
             res = runner.invoke(app, [*args, "-p", name, *params])
             assert res.exit_code == 0, (args[0], res.output)
     return d
