@@ -28,7 +28,7 @@ SUPERNET = Path("models/supernet.pt")  # dvc.yaml's paths (train_supernet, finet
 
 def _resolve(params, name: str):
     from nag.config import ConfigError
-    from nag.platforms import check_validated, resolve
+    from nag.platforms import Feasibility, check_validated, resolve
 
     cfg = params.platform(name)  # an unknown name: ConfigError listing the known ones
     if cfg.kind == "benchmark":
@@ -36,7 +36,8 @@ def _resolve(params, name: str):
             f"paper.mbv3_platforms: {name!r} is a benchmark table (NB201 cells), not an mbv3 platform; "
             f"put its device in paper.devices instead"
         )
-    plat = resolve(cfg, params.supernet)  # a missing latency table: DataError naming its stage
+    # a missing latency table: DataError naming its stage
+    plat = resolve(cfg, params.supernet, feasibility=Feasibility.of(params))
     check_validated(name, plat.files.validation)
     return plat
 
@@ -74,12 +75,12 @@ def finetune_job(params_path: str, name: str, tokens: list[list[int]]) -> dict:
     import torch
 
     from nag.config import load_params
-    from nag.platforms import resolve
+    from nag.platforms import Feasibility, resolve
     from nag.subnets import SubnetSource, subnets_for
 
     torch.set_num_threads(1)
     params = load_params(params_path)
-    plat = resolve(params.platform(name), params.supernet)
+    plat = resolve(params.platform(name), params.supernet, feasibility=Feasibility.of(params))
     archs = [plat.space.from_tokens(t) for t in tokens]
     src = SubnetSource.load(plat, SUPERNET, plat.files.prepared, params.finetune)
     made = subnets_for(src, plat, archs, params.finetune, True, Path(f"models/subnets.work/{name}"),

@@ -46,13 +46,13 @@ def _subnet_requirements() -> list[str]:
 def _reference(root: Path, params, name: str):
     """The current pipeline's view of a platform: latency, and accuracy to judge answers by."""
     from nag.checkpoint import load_evaluator
-    from nag.platforms import PlatformFiles, resolve
+    from nag.platforms import Feasibility, PlatformFiles, resolve
 
     plat_cfg = params.platform(name)
     files = PlatformFiles.default(name, root)
     if plat_cfg.group == "table_platforms":  # its table path is relative to the project root
         plat_cfg = replace(plat_cfg, file=str(root / plat_cfg.file))
-    platform = resolve(plat_cfg, params.supernet, files)
+    platform = resolve(plat_cfg, params.supernet, files, Feasibility.of(params))
     if platform.accuracy is not None:
         return platform, platform.accuracy, "true"
     _, predictor, _ = load_evaluator(platform_files(root, plat_cfg)["evaluator"], platform.space)
@@ -103,6 +103,10 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     promote, why = reg.decide(result, champion, params.registry.tolerance_pp)
     if existing is not None and champ_version == str(existing.version):
         promote, why = True, "already champion"
+    else:
+        stale = reg.stale_table(root, name, params.platform(name), params.latency.max_drift)
+        if stale and promote:
+            promote, why = False, stale
     tags = {
         **reg.gate_tags(result, champion, champ_version, promote, why, kind),
         **prov,

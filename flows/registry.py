@@ -10,7 +10,10 @@ tag at the first version) the challenger and the champion are both asked for arc
 answers are judged by the *current* pipeline's latency and accuracy (predicted accuracy for mbv3
 platforms, the table's true accuracy for benchmark ones). The challenger becomes champion only if it
 satisfies no fewer budgets and its mean accuracy is not lower than the champion's by more than
-``registry.tolerance_pp``; a first version only if it satisfies every budget.
+``registry.tolerance_pp``; a first version only if it satisfies every budget. Nothing is promoted on a
+local platform whose latency table is stale: its newest drift record (the probes timed by finetune@,
+``nag export`` or ``nag check-latency`` against the current latency model) off by more than
+``latency.max_drift``.
 """
 
 from __future__ import annotations
@@ -81,6 +84,20 @@ def decide(challenger: GateResult, champion: GateResult | None, tolerance_pp: fl
         f"{challenger.mean_accuracy:.3f} vs champion's {champion.mean_accuracy:.3f} (tolerance "
         f"{tolerance_pp})"
     )
+
+
+def stale_table(root: Path, name: str, plat_cfg, max_drift: float) -> str | None:
+    """Why a local platform's latency table may not be promoted from (None: it may)."""
+    from nag.latency.drift import latest_record, stale_message
+    from nag.layout import PlatformLayout
+
+    if plat_cfg.kind != "local":
+        return None
+    rec = latest_record(root, name, PlatformLayout.of(name, root).latency_model)
+    if rec is None or abs(rec["ratio"] - 1) <= max_drift:
+        return None
+    when = f"drift measured {rec['measured_at']} by {rec['what']}"
+    return f"{stale_message(name, rec['ratio'], max_drift)} ({when})"
 
 
 def ensure_model(client: MlflowClient, name: str, description: str) -> None:

@@ -10,6 +10,9 @@ Suites (built per platform kind):
   positive latencies in range, one row per (architecture, resolution).
 * ``model_error`` (local and imported) — the LUT's cross-validated / the predictor's held-out MAPE ≤
   ``latency.max_mape``.
+* ``bound_coverage`` (local and imported) — on the rows the latency model did not fit (``calibration`` in
+  the latency metrics), each row's upper bound calibrated on the other folds (cross-conformal): at least
+  ``latency.confidence - latency.coverage_tolerance`` of the measurements at or under their bound.
 
 ``python -m flows.validate --platform NAME`` writes ``reports/validation/<NAME>.json`` and exits 1 with
 a readable list of the failed expectations (and example bad rows) when any fails.
@@ -84,6 +87,30 @@ def model_error_frame(kind: str, metrics: dict) -> pd.DataFrame | None:
     return None
 
 
+def coverage_frame(metrics: dict, confidence: float, seed: int = 0) -> pd.DataFrame | None:
+    """``source, measured, estimate, bound`` of every calibration row, the bound out of fold."""
+    from nag.latency.bound import out_of_fold_bounds
+
+    parts = []
+    for source, rows in (metrics.get("calibration") or {}).items():
+        if len(rows["measured"]) >= 2:
+            bound = out_of_fold_bounds(rows["measured"], rows["estimate"], confidence, seed=seed)
+            parts.append(pd.DataFrame({"source": source, "measured": rows["measured"],
+                                       "estimate": rows["estimate"], "bound": bound}))
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def coverage_summary(frame: pd.DataFrame | None, confidence: float) -> dict:
+    """Per source and over all: rows, share covered, mean margin (%) of the bound over the estimate."""
+    if frame is None:
+        return {"confidence": confidence, "sources": {}}
+    out = {}
+    for source, g in [*frame.groupby("source"), ("all", frame)]:
+        out[source] = {"n": int(len(g)), "coverage": float((g["measured"] <= g["bound"]).mean()),
+                       "mean_margin_pct": float(100 * (g["bound"] / g["estimate"] - 1).mean())}
+    return {"confidence": confidence, "sources": out}
+
+
 def run_suite(name: str, df: pd.DataFrame, expectations: list) -> list[dict]:
     """Validate ``df``; one dict per expectation with its verdict and up to 5 example bad rows."""
     gx, _ = _gx()
@@ -135,9 +162,16 @@ def validate_platform(name: str, kind: str, cfg, latency: pd.DataFrame, arch_ids
             err,
             [gxe.ExpectColumnValuesToBeBetween(column="mape", min_value=0, max_value=cfg.max_mape)],
         )
+    cover = coverage_frame(metrics, cfg.confidence)
+    if cover is not None:
+        _, gxe = _gx()
+        results += run_suite(f"bound_coverage_{name}", cover, [gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="bound", column_B="measured", or_equal=True,
+            mostly=max(cfg.confidence - cfg.coverage_tolerance, 1e-6))])
     failed = [r for r in results if not r["success"]]
     return {"platform": name, "kind": kind, "success": not failed, "n_expectations": len(results),
-            "n_failed": len(failed), "failed": failed, "results": results}
+            "n_failed": len(failed), "failed": failed, "bound": coverage_summary(cover, cfg.confidence),
+            "results": results}
 
 
 def describe_failures(report: dict) -> str:

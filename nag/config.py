@@ -101,6 +101,7 @@ class InferConfig:
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
     predictor: str = "rf"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
     predictor_mbv3: str = "gbr"  # the same on mbv3 platforms (16k archs: a forest would weigh 0.5 GB)
+    feasibility: str = "bound"  # bound | estimate: the latency a budget must hold (training, inference, gate)
     seed: int = 0
 
 

@@ -93,6 +93,11 @@ class LatencyConfig:
     spread_mostly: float = 0.9  # share of measured rows that must be within max_spread
     max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
     range_ms: tuple[float, float] = (1e-3, 1e5)  # sane latency range
+    confidence: float = 0.9  # an estimate's upper bound holds the measured latency with this probability
+    coverage_tolerance: float = 0.05  # validation: held-out coverage of the bound >= confidence - this
+    probes: int = 8  # local platforms: networks measured with the table and again beside every later timing
+    max_drift: float = 0.10  # probes slower/faster than in the table by more than this: the table is stale
+    delivery_tries: int = 4  # delivered models over budget as measured: this many picks tried in all
 
 
 @dataclass(frozen=True)

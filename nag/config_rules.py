@@ -90,6 +90,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "rank_by": one_of("evaluator", "predictor"),
         "predictor": PREDICTORS,
         "predictor_mbv3": PREDICTORS,
+        "feasibility": one_of("bound", "estimate"),
     },
     "dataset": {"train_size": at_least(10)},
     "supernet": {
@@ -132,6 +133,11 @@ RULES: dict[str, dict[str, Rule]] = {
         "spread_mostly": within(0, 1, lo_open=True),
         "max_mape": POSITIVE,
         "range_ms": each(POSITIVE),
+        "confidence": within(0, 1, True, True),
+        "coverage_tolerance": within(0, 1),
+        "probes": at_least(2),
+        "max_drift": POSITIVE,
+        "delivery_tries": COUNT,
     },
     "finetune": {
         "budgets": NONNEG,

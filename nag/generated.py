@@ -56,9 +56,14 @@ class Generated:
         return np.asarray(self.predictor.predict(self.platform.space.features_batch(archs)), dtype=np.float64)
 
     def describe(self, c: Choice) -> dict:
-        space = self.platform.space
+        """A pick as the reports show it: ``latency_ms`` is the estimate, ``latency_bound_ms`` its upper
+        bound at the confidence, ``margin_ms`` what the budget leaves above the latency feasibility used."""
+        p = self.platform
+        space, feas = p.space, p.feasibility
+        est, bound = float(p.estimate([c.arch])[0]), float(p.bound([c.arch])[0])
         return {"budget_ms": c.budget, "arch_id": c.arch.arch_id, "tokens": list(c.arch.tokens),
-                "arch": space.describe(c.arch), "latency_ms": c.latency,
+                "arch": space.describe(c.arch), "latency_ms": est, "latency_bound_ms": bound,
+                "margin_ms": c.budget - c.latency, "feasibility": feas.mode, "confidence": feas.confidence,
                 "accuracy": c.accuracy, "predicted_accuracy": float(self.predicted_accuracy([c.arch])[0]),
                 "score": c.score, "rank_by": self.params.infer.rank_by,
                 "n_feasible_candidates": c.n_feasible, "n_queried": c.n_queried}

@@ -10,6 +10,11 @@ architecture, accuracy queries (where they are cheap), the cheapest latency, and
   (``models/latency/<p>.pkl``). Accuracy is not a cheap query there (a supernet evaluation), so
   inference ranks by prediction (zero-query), and the chosen subnets can be extracted and finetuned.
 
+Latency comes as an :attr:`Platform.estimate` and an upper :attr:`Platform.bound` at
+``latency.confidence`` (the latency model's error model); :attr:`Platform.latency` is the one a budget
+must hold (``infer.feasibility``: the bound by default) — what datasets, training rewards, inference and
+the registry gate judge feasibility by.
+
 Example::
 
     >>> from nag.config import PlatformConfig
@@ -65,17 +70,36 @@ class PlatformFiles:
         )
 
 
+@dataclass(frozen=True)
+class Feasibility:
+    """Which latency a budget must hold: the estimate or its upper bound at ``confidence``."""
+
+    mode: str = "bound"  # bound | estimate
+    confidence: float = 0.9
+
+    @classmethod
+    def of(cls, params) -> Feasibility:
+        return cls(params.infer.feasibility, params.latency.confidence)
+
+
 @dataclass
 class Platform(ABC):
     """What every platform answers; :func:`resolve` builds the right type from a ``platforms:`` entry."""
 
     config: PlatformConfig
     space: SearchSpace
-    latency: Lookup  # latency (ms) of any architecture; inf = never feasible
+    latency: Lookup  # the latency (ms) a budget must hold, of any architecture; inf = never feasible
     accuracy: Lookup | None  # the counted accuracy oracle, where a query is cheap (a table)
     files: PlatformFiles | None = None
     cheapest_ms: float | None = None
+    estimate: Lookup | None = None  # the point estimate (None: ``latency`` is it)
+    bound: Lookup | None = None  # the upper bound at ``feasibility.confidence`` (None: ``latency``)
+    feasibility: Feasibility = Feasibility()
     has_supernet: ClassVar[bool] = False  # its architectures can be extracted from the supernet
+
+    def __post_init__(self) -> None:
+        self.estimate = self.estimate or self.latency
+        self.bound = self.bound or self.latency
 
     @property
     def name(self) -> str:
@@ -175,25 +199,34 @@ def read_latency_table(path: Path, name: str) -> pd.DataFrame:
 
 
 def table_platform(cfg: PlatformConfig, space: SearchSpace, latency_table: pd.DataFrame, model,
-                   files: PlatformFiles | None = None) -> SupernetPlatform:
-    """A platform from its latency table (``arch_id, latency_ms``) and latency model (``LatencyModel``:
-    the latency of architectures outside the table; infinite for a benchmark table). No accuracy oracle."""
-    lookup = Lookup(latency_table["arch_id"].tolist(), latency_table["latency_ms"].to_numpy(),
-                    f"latency on {cfg.name}", fallback=lambda archs: model.predict(space, archs))
+                   files: PlatformFiles | None = None, feasibility: Feasibility = Feasibility()
+                   ) -> SupernetPlatform:
+    """A platform from its latency table (``arch_id, latency_ms[, source]``) and latency model
+    (``LatencyModel``: the latency of architectures outside the table, and the error model of every
+    estimate). No accuracy oracle."""
+    ids, est = latency_table["arch_id"].tolist(), latency_table["latency_ms"].to_numpy()
+    sources = latency_table["source"].to_numpy() if "source" in latency_table else model.source
+    conf = feasibility.confidence
+    estimate = Lookup(ids, est, f"latency on {cfg.name}", fallback=lambda archs: model.predict(space, archs))
+    bound = Lookup(ids, model.error.bounds(est, sources, conf), f"latency bound on {cfg.name}",
+                   fallback=lambda archs: model.predict_bound(space, archs, conf))
+    lookup = bound if feasibility.mode == "bound" else estimate
     cheapest = lookup.min
     if isinstance(space, MBV3Space):  # the smallest network may lie outside the M sampled
         m = space.macro
         smallest = space.from_ofa([3] * 4 * m.num_stages, [3] * 4 * m.num_stages, [2] * m.num_stages)
         cheapest = min(cheapest, float(lookup([smallest])[0]))
-    return SupernetPlatform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest)
+    return SupernetPlatform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest, estimate=estimate,
+                            bound=bound, feasibility=feasibility)
 
 
 def resolve(
-    cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None
+    cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None,
+    feasibility: Feasibility = Feasibility(),
 ) -> Platform:
     """Build the :class:`Platform` for one ``platforms:`` entry (mbv3 ones need ``supernet``; their
     artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
-    the validation report its dataset must pass."""
+    the validation report its dataset must pass; its table's values are its latency (bound = estimate)."""
     if cfg.kind in ("local", "imported"):
         from nag.latency.model import LatencyModel
         from nag.supernet.data import make_space
@@ -205,7 +238,8 @@ def resolve(
         files = files or PlatformFiles.default(cfg.name)
         space = make_space(supernet, files.prepared)
         return table_platform(
-            cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model), files
+            cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model), files,
+            feasibility,
         )
     if cfg.kind != "benchmark":
         raise ConfigError(f"platform {cfg.name!r}: kind {cfg.kind!r} is not supported")
@@ -220,7 +254,8 @@ def resolve(
     space = NB201Space()
     lat = np.where([space.sees_input(a) for a in table.archs], lat, np.inf)
     return TablePlatform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
-                         Lookup(table.archs, acc, cfg.metric), files=files, table=table)
+                         Lookup(table.archs, acc, cfg.metric), files=files, feasibility=feasibility,
+                         table=table)
 
 
 def _mbv3_dataset(p: Platform) -> ArchDataset:

@@ -25,19 +25,26 @@ def _save(fig, path: str | Path) -> None:
 
 
 def plot_frontier(path: str | Path, data: ArchDataset, rows: list[dict], platform: str) -> None:
-    """The dataset (grey), and the generated architecture per budget (budget as a dashed line)."""
+    """The dataset (grey, at the latency feasibility is judged by), and the generated architecture per
+    budget (budget as a dashed line): its latency estimate, a bar to its upper bound."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.scatter(data.lat, data.acc, s=4, c="0.75", label="architecture dataset")
-    lat = [r["latency_ms"] for r in rows]
+    feas = rows[0].get("feasibility", "estimate") if rows else "estimate"
+    ax.scatter(data.lat, data.acc, s=4, c="0.75", label=f"architecture dataset (latency {feas})")
+    lat = np.array([r["latency_ms"] for r in rows])
+    bound = np.array([r.get("latency_bound_ms", r["latency_ms"]) for r in rows])
     acc = [r["accuracy"] if r["accuracy"] is not None else r.get("predicted_accuracy", np.nan) for r in rows]
     queried = any(r["accuracy"] is not None for r in rows)
-    ax.plot(
+    conf = rows[0].get("confidence") if rows else None
+    ax.errorbar(
         lat,
         acc,
-        "o-",
+        xerr=[np.zeros(len(lat)), np.maximum(bound - lat, 0)],
+        fmt="o-",
         c="C3",
-        label="NAG (one per budget" + ("" if queried else ", predicted accuracy") + ")",
+        capsize=2,
+        label="NAG (one per budget" + ("" if queried else ", predicted accuracy")
+        + (f"; estimate, bar to the {conf:.0%} bound" if conf else "") + ")",
     )
     for r in rows:
         ax.axvline(r["budget_ms"], c="C0", lw=0.5, ls="--", alpha=0.4)

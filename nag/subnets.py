@@ -1,10 +1,11 @@
 """Finetuned subnets for generated architectures: what the ``finetune@<platform>`` stage
 (:mod:`nag.stages.finetune`) and ``nag export`` share, and ``nag export`` itself.
 
-For each budget (the platform's K trained budgets from ``generate@`` plus ``finetune_budgets_ms``) the
-chosen architecture is extracted from the supernet, evaluated on the test split, finetuned, evaluated
-again, exported to ONNX (checked against torch) and, on a local platform, timed with the platform's own
-meter. A budget sharing its architecture with another shares its finetuned model. Finished models are kept
+For each budget (the platform's K trained budgets from ``frontier@`` plus ``finetune_budgets_ms``) the
+chosen architecture is checked to fit when measured (local platforms, :mod:`nag.delivery`), extracted from
+the supernet, evaluated on the test split, finetuned, evaluated again, exported to ONNX (checked against
+torch) and, on a local platform, timed again beside the drift probes. A budget sharing its architecture
+with another shares its finetuned model. Finished models are kept
 in a work folder keyed by the supernet and the finetune settings, so an interrupted stage resumes with
 the next architecture.
 """
@@ -22,8 +23,7 @@ from tqdm import tqdm
 
 from nag.checkpoint import FORMAT, CheckpointError, load_object, save_object
 from nag.config import FinetuneConfig, Params
-from nag.export import OnnxModule, check_out, export_onnx, provenance, write_bundle
-from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
+from nag.export import check_out, export_onnx, provenance, write_bundle
 from nag.platforms import Platform
 from nag.spaces.base import Arch
 from nag.supernet.checkpoint import load_supernet
@@ -115,44 +115,36 @@ def subnets_for(
     return out
 
 
-def measure_latency(params: Params, platform: Platform, archs: list[Arch], nets: list[StaticNet],
-                    onnx: list[bytes]) -> list[tuple[float, float] | None]:
-    """On a local platform, (measured, reference) latency in ms, batch 1, of each exported model: the model
-    itself (``cpu-onnxruntime``: its ONNX file) and, interleaved in the same rounds, a freshly built network
-    of the same architecture — what the latency table describes. Their ratio isolates what export and
-    finetuning changed from how much this shared machine has drifted since the table was measured. None
-    elsewhere (an imported device is measured on the device)."""
-    from nag.latency.meter import onnx_bytes
-
-    p = platform.config
-    if p.kind != "local":
-        return [None] * len(nets)
-    lc = params.latency
-    # twice the table's rounds: a handful of models deserve a steadier estimate
-    settings = MeterSettings(lc.warmup, lc.repeats, 2 * lc.rounds, p.threads or lc.threads)
-    m = platform.space.macro
-    shape = (1, m.in_channels, m.input_size, m.input_size)
-    refs = [build_static(platform.space, a).eval() for a in archs]
-    if p.runtime == "cpu-torch":
-        models = [*nets, *refs]
-    else:  # both timed through the same onnxruntime call
-        x = torch.randn(*shape)
-        models = [*(OnnxModule(b, settings.threads) for b in onnx),
-                  *(OnnxModule(onnx_bytes(r, x), settings.threads) for r in refs)]
-    items = [(mod, shape) for mod in models]
-    recs = measure_many(items, "cpu-torch", settings, progress=True, desc=f"exported models on {p.name}")
-    recs = remeasure_noisy(items, recs, "cpu-torch", settings, p.max_spread or lc.max_spread)
-    k = len(nets)
-    return [(recs[i]["latency_ms"], recs[k + i]["latency_ms"]) for i in range(k)]
+def latency_card(platform: Platform, row: dict, timing: tuple[float, float] | None, drift) -> dict:
+    """The card's latency: the estimate and its bound, and on a local platform the delivered model measured
+    (raw and divided by the probes' drift), a fresh network of the arch timed beside it, and the
+    delivery check's tries (:mod:`nag.delivery`). ``within_budget`` is judged on the drift-corrected
+    measurement here, on the bound the pick was chosen by for an imported device."""
+    pred, bound, budget = row["latency_ms"], row.get("latency_bound_ms", row["latency_ms"]), row["budget_ms"]
+    feas = platform.feasibility
+    out = {"predicted": pred, "bound": bound, "confidence": feas.confidence, "feasibility": feas.mode,
+           "measured": None, "measured_corrected": None, "drift_ratio": None, "error_pct": None,
+           "reference_measured": None, "machine_drift_pct": None, "vs_reference_pct": None,
+           "within_budget": (bound if feas.mode == "bound" else pred) <= budget, "within_budget_raw": None,
+           "source": f"predicted (platform latency model; chosen so that its {feas.mode} fits)",
+           "delivery": row.get("delivery", [])}
+    if timing is None:
+        return out
+    measured, reference = timing
+    corrected = drift.correct(measured)
+    return {**out, "measured": measured, "measured_corrected": corrected, "drift_ratio": drift.ratio,
+            "error_pct": 100 * (corrected - pred) / pred, "reference_measured": reference,
+            # how much the machine has drifted since the table (probes), and what export/finetuning changed
+            "machine_drift_pct": 100 * (drift.ratio - 1),
+            "vs_reference_pct": 100 * (measured - reference) / reference,
+            "within_budget": corrected <= budget, "within_budget_raw": measured <= budget,
+            "source": "measured here beside the drift probes, after the choice (not the delivery check's)"}
 
 
-def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float] | None, src: SubnetSource,
-             cfg: FinetuneConfig,
-             onnx_diff: float, prov: dict, onnx_file: str) -> dict:
+def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float] | None, drift,
+             src: SubnetSource, cfg: FinetuneConfig, onnx_diff: float, prov: dict, onnx_file: str) -> dict:
     """The model card of one budget's subnet (schema: :data:`nag.export.CARD_KEYS`)."""
     space, arch = platform.space, row["arch_obj"]
-    pred = row["latency_ms"]
-    measured, reference = timing if timing is not None else (None, None)
     m = space.macro
     return {
         "schema": "nag-model-card/1",
@@ -162,18 +154,7 @@ def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, floa
         "arch_id": arch.arch_id,
         "arch": space.describe(arch),
         "tokens": list(arch.tokens),
-        "latency_ms": {
-            "predicted": pred,
-            "measured": measured,
-            "error_pct": None if measured is None else 100 * (measured - pred) / pred,
-            # a fresh network of the same arch timed in the same rounds: the machine's drift
-            # since the table was measured, and what export/finetuning changed
-            "reference_measured": reference,
-            "machine_drift_pct": None if reference is None else 100 * (reference - pred) / pred,
-            "vs_reference_pct": None if reference is None else 100 * (measured - reference) / reference,
-            "within_budget": (measured if measured is not None else pred) <= row["budget_ms"],
-            "source": "measured here" if measured is not None else "predicted (platform latency model)",
-        },
+        "latency_ms": latency_card(platform, row, timing, drift),
         "accuracy": {
             "predicted_val": row.get("predicted_accuracy"),
             "test_before_finetune": rec["test_acc_before"],
@@ -202,6 +183,16 @@ def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, floa
     }
 
 
+def record_drift(platform: Platform, drift, what: str) -> dict:
+    """Keep the drift just measured as ``reports/drift/<p>.json`` (the registry gate reads the newest)."""
+    from nag.atomic import write_json
+    from nag.latency.drift import DRIFT_DIR, drift_record
+
+    rec = drift_record(platform.name, drift, platform.files.model, what)
+    write_json(DRIFT_DIR / f"{platform.name}.json", rec)
+    return rec
+
+
 def export_all(nets: list[StaticNet], src: SubnetSource, cfg: FinetuneConfig) -> list[tuple[bytes, float]]:
     x = src.test.x[: cfg.onnx_check_images]
     return [export_onnx(n, x, cfg.onnx_atol) for n in nets]
@@ -211,6 +202,7 @@ def run_export(params: Params, platform: Platform, budget: float, out: str | Pat
                prepared: str | Path, evaluator: str | Path, generator: str | Path, do_finetune: bool = True,
                force: bool = False, progress: bool = True) -> dict:
     """``nag export``: generate for ``budget``, extract, (finetune), export ONNX + card into ``out``."""
+    from nag.delivery import fit_budgets, measure_delivered
     from nag.generated import Generated
 
     out = Path(out)
@@ -228,13 +220,16 @@ def run_export(params: Params, platform: Platform, budget: float, out: str | Pat
         platform, supernet_path, prepared, cfg
     )  # a missing supernet fails before generating
     choice = g.choose([budget], zero_query=True)[0][0]
-    row = {**g.describe(choice), "arch_obj": choice.arch}
-    (net, rec), = subnets_for(src, platform, [choice.arch], cfg, do_finetune, None, progress)
+    row, = fit_budgets(params, platform, g, [{**g.describe(choice), "arch_obj": choice.arch}])
+    (net, rec), = subnets_for(src, platform, [row["arch_obj"]], cfg, do_finetune, None, progress)
     data, diff = export_all([net], src, cfg)[0]
-    measured = measure_latency(params, platform, [choice.arch], [net], [data])[0]
+    timings, drift = measure_delivered(params, platform, [row["arch_obj"]], [net], [data])
     card = card_for(
-        platform, row, rec, measured, src, cfg, diff, provenance(supernet_path, generator), "model.onnx"
+        platform, row, rec, timings[0], drift, src, cfg, diff, provenance(supernet_path, generator),
+        "model.onnx",
     )
+    if drift is not None:
+        record_drift(platform, drift, "nag export")
     buf = io.BytesIO()
     torch.save(net.state_dict(), buf)
     write_bundle(out, {"model.onnx": data, "model.pt": buf.getvalue()}, card)

@@ -59,13 +59,13 @@ def platform(params_path: Path, name: str, prepared: Path = PREPARED, latency: P
              validation: Path | None = None):
     """(params, the resolved platform); its artifacts default to :class:`nag.layout.PlatformLayout`."""
     from nag.layout import ACCURACY
-    from nag.platforms import PlatformFiles, resolve
+    from nag.platforms import Feasibility, PlatformFiles, resolve
 
     params = read_params(params_path)
     lay = PlatformLayout.of(name)
     files = PlatformFiles(prepared, latency or lay.latency, model or lay.latency_model, archs,
                           accuracy or ACCURACY, validation or lay.validation)
-    return params, resolve(params.platform(name), params.supernet, files)
+    return params, resolve(params.platform(name), params.supernet, files, Feasibility.of(params))
 
 
 def run_stage(metrics: Path, run: Callable[[], dict], echo: bool = False,

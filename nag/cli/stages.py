@@ -274,14 +274,16 @@ def register(app: typer.Typer) -> None:
             metrics or lay.finetune_metrics, run, extra=(FloatingPointError,)
         )  # a diverged finetune
         for b in result["budgets"]:
-            meas = b["latency_measured_ms"]
+            meas = b["latency_measured_corrected_ms"]
             typer.echo(
                 f"budget {b['budget_ms']:.4g} ms: {b['arch_id']} test {b['test_acc_before']:.2f} -> "
-                f"{b['test_acc_after']:.2f} %, latency predicted {b['latency_predicted_ms']:.4g} ms"
-                + (
-                    f", measured {meas:.4g} ms (a fresh net of this arch: {b['latency_reference_ms']:.4g} ms)"
-                    if meas is not None
-                    else ""
-                )
+                f"{b['test_acc_after']:.2f} %, latency predicted {b['latency_predicted_ms']:.4g} ms (bound "
+                f"{b['latency_bound_ms']:.4g})"
+                + (f", measured {meas:.4g} ms drift-corrected ({b['latency_measured_ms']:.4g} as timed)"
+                   if meas is not None else "")
+                + (f", {b['fallbacks']} fallback(s)" if b["fallbacks"] else "")
                 + ("" if b["within_budget"] else f"  OVER BUDGET by {b['over_budget_ms']:.3g} ms")
             )
+        if result.get("drift"):
+            drift = result["drift"]["drift_pct"]
+            typer.echo(f"machine drift since the latency table (probes): {drift:+.1f} %")

@@ -1,5 +1,6 @@
 """The user's commands: ``nag generate`` (best architecture per budget), ``nag export`` (a finetuned,
-ONNX-exported subnet with its model card) and ``nag benchmark`` (the method judged on real tables)."""
+ONNX-exported subnet with its model card), ``nag check-latency`` (has this machine drifted since its
+latency table?) and ``nag benchmark`` (the method judged on real tables)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ def _describe(row: dict) -> str:
     else:
         acc = f"score {row['score']:.3f}"
     arch = json.dumps(row["arch"])
-    return f"budget {row['budget_ms']:g} ms -> {arch}  latency {row['latency_ms']:.4g} ms, {acc}"
+    bound = row.get("latency_bound_ms", row["latency_ms"])
+    return (f"budget {row['budget_ms']:g} ms -> {arch}  latency {row['latency_ms']:.4g} ms (bound "
+            f"{bound:.4g} ms at {row.get('confidence', 0):.0%}), {acc}")
 
 
 def register(app: typer.Typer) -> None:
@@ -95,6 +98,33 @@ def register(app: typer.Typer) -> None:
         lat, acc = card["latency_ms"], card["accuracy"]
         typer.echo(json.dumps({"out": str(out), "arch_id": card["arch_id"], "budget_ms": card["budget_ms"],
                                "latency_ms": lat, "test_accuracy": acc["test_after_finetune"]}, indent=2))
+
+    @app.command("check-latency")
+    def check_latency(
+        name: str = PLATFORM,
+        prepared: Path = PREPARED_OPT,
+        latency: Path = LATENCY,
+        latency_model: Path = LATENCY_MODEL,
+        params: Path = PARAMS,
+    ) -> None:
+        """Time a local platform's drift probes now vs in its latency table; exit 1 if the table is stale."""
+        from nag.delivery import time_beside_probes
+        from nag.latency.drift import stale_message
+        from nag.subnets import record_drift
+
+        with user_errors():
+            cfg, plat = platform(params, name, prepared, latency, latency_model)
+            if plat.config.kind != "local":
+                fail(ValueError(f"platform {name!r} is {plat.config.kind}: only a local platform is measured "
+                                f"here (an imported device's drift shows in its own new measurements)"))
+            _, drift = time_beside_probes(cfg, plat, [], f"drift probes on {name}", log=lambda _: None)
+            rec = record_drift(plat, drift, "nag check-latency")
+        typer.echo(json.dumps({k: rec[k] for k in ("platform", "drift_pct", "per_probe", "stale")}))
+        if drift.stale:
+            typer.secho(stale_message(name, drift.ratio, drift.max_drift), fg=typer.colors.RED, err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{name}: probes within ±{100 * drift.max_drift:g} % of the table "
+                   f"({rec['drift_pct']:+.1f} %); corrected measurements divide by {drift.ratio:.4f}")
 
     @benchmark_app.command("nb201")
     def benchmark_nb201(

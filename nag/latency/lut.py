@@ -116,19 +116,21 @@ class LutCorrection:
 
 
 def fit_correction(space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, counts: np.ndarray,
-                   direct: np.ndarray, seed: int = 0) -> tuple[LutCorrection, dict]:
-    """Fit both corrections, keep the one with the lower 5-fold cross-validated MAPE, refit it on all."""
+                   direct: np.ndarray, seed: int = 0) -> tuple[LutCorrection, dict, np.ndarray]:
+    """Fit both corrections, keep the one with the lower 5-fold cross-validated MAPE, refit it on all.
+    Also returns the chosen correction's cross-validated predictions (what its error model calibrates on)."""
     folds = KFold(5, shuffle=True, random_state=seed)
     reports, made = {}, {}
     for kind, est in (("linear", LinearRegression()), ("ridge", RidgeCV(alphas=np.logspace(-4, 2, 13)))):
         corr = LutCorrection(kind, est)
         X = corr.design(space, archs, sums, counts)
-        reports[kind] = latency_errors(direct, cross_val_predict(clone(est), X, direct, cv=folds))
-        made[kind] = (corr, X)
+        cv = cross_val_predict(clone(est), X, direct, cv=folds)
+        reports[kind] = latency_errors(direct, cv)
+        made[kind] = (corr, X, cv)
     chosen = min(reports, key=lambda k: reports[k]["mape"])
-    corr, X = made[chosen]
+    corr, X, cv = made[chosen]
     corr.model.fit(X, direct)
-    return corr, {"chosen": chosen, "cross_validated": reports[chosen], "candidates": reports}
+    return corr, {"chosen": chosen, "cross_validated": reports[chosen], "candidates": reports}, cv
 
 
 def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: MeterSettings,
@@ -153,11 +155,13 @@ def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: Met
         ]
     )
     sums, counts, _ = lut_sums(space, lut, sample)
-    model, corr = fit_correction(space, sample, sums, counts, direct)
+    model, corr, cv = fit_correction(space, sample, sums, counts, direct)
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]
     return {
         "direct": records,
         "direct_ms": direct,
+        "cv_ms": cv,  # the correction's cross-validated estimate of each directly measured network
+        "again_ms": again,  # the first ``repeat`` networks measured again, later
         "model": model,
         "report": {
             "raw": latency_errors(direct, sums),

@@ -104,7 +104,8 @@ def _runner(
     x = torch.randn(*shape)
     if runtime == "cpu-torch":
         return lambda: model(x)
-    session = ort_session(onnx_bytes(model, x), threads)
+    # an already exported model (nag.export.OnnxModule) is timed through its own session
+    session = getattr(model, "session", None) or ort_session(onnx_bytes(model, x), threads)
     feed = {"input": x.numpy()}
     return lambda: session.run(None, feed)
 

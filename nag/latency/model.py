@@ -1,7 +1,10 @@
 """A platform's latency model: the latency of *any* architecture of the space, not only the M sampled.
 
 Local platforms: the block LUT plus its linear correction; imported devices: the fitted predictor at
-the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Saved
+the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Each carries
+its error model (:mod:`nag.latency.bound`: residuals it did not train on, per estimate source), so any
+estimate has an upper bound at a confidence, and a local platform its drift probes
+(:mod:`nag.latency.drift`). Saved
 (pickled, atomically) by the latency stage as
 ``models/latency/<platform>.pkl``; the generator's candidates are timed with it.
 
@@ -23,10 +26,11 @@ import numpy as np
 
 from nag.atomic import write_with
 from nag.errors import NagError
+from nag.latency.bound import ErrorModel
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import MBV3Space
 
-FORMAT = 1
+FORMAT = 2  # 2: error model and drift probes
 
 
 class LatencyModelError(NagError, ValueError):
@@ -42,6 +46,17 @@ class LatencyModel:
     predictor: Any = None  # sklearn regressor of log latency
     resolution: int = 0
     meta: dict = field(default_factory=dict)
+    error: ErrorModel = field(default_factory=ErrorModel)
+    probes: dict | None = None  # local: {"tokens", "latency_ms", "runtime", "settings"} (nag.latency.drift)
+
+    @property
+    def source(self) -> str:
+        """The source name of this model's estimates for architectures outside the table."""
+        return {"local": "lut", "imported": "predicted"}.get(self.kind, "measured")
+
+    def predict_bound(self, space: MBV3Space, archs: list[Arch], confidence: float) -> np.ndarray:
+        """The upper bound (ms) at ``confidence`` of :meth:`predict`."""
+        return self.error.bounds(self.predict(space, archs), self.source, confidence)
 
     def predict(self, space: MBV3Space, archs: list[Arch]) -> np.ndarray:
         """Latency (ms) of each architecture."""

@@ -1,7 +1,9 @@
 """The ``finetune@<p>`` stage (supernet-backed platforms): for each budget (``finetune.budgets`` of the K
 trained ones from frontier@, evenly spaced, plus ``finetune_budgets_ms``) the chosen architecture is
-extracted from the supernet, evaluated,
-finetuned, evaluated again, exported to ONNX (checked against torch) and, on a local platform, timed here.
+checked to fit when measured (local platforms:
+:mod:`nag.delivery`, falling back to another pick if not), extracted from the supernet, evaluated, finetuned,
+evaluated again, exported to ONNX (checked against torch) and, on a local platform, timed again beside the
+drift probes: that second measurement decides ``within_budget``.
 Budgets sharing an architecture share its model; finished models wait in a work folder (resume)."""
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import numpy as np
 import torch
 
 from nag.config import Params
+from nag.delivery import fit_budgets, measure_delivered
 from nag.export import provenance
 from nag.generated import Generated
+from nag.latency.drift import drift_record
 from nag.platforms import Platform
-from nag.subnets import SubnetSource, card_for, export_all, measure_latency, subnets_for
+from nag.subnets import SubnetSource, card_for, export_all, subnets_for
 from nag.subnets_report import write_report
 
 
@@ -40,22 +44,21 @@ def run(params: Params, platform: Platform, frontier: str | Path, supernet_path:
     rows = trained_rows(json.loads(Path(frontier).read_text()), cfg.budgets)
     for r in rows:
         r["arch_obj"] = platform.space.from_tokens(r["tokens"])
+    g = Generated(params, platform, evaluator, generator)
     if platform.config.finetune_budgets_ms:
-        g = Generated(params, platform, evaluator, generator)
         choices, _ = g.choose(list(platform.config.finetune_budgets_ms), zero_query=True)
         rows += [{**g.describe(c), "arch_obj": c.arch, "extra": True} for c in choices]
+    rows = fit_budgets(params, platform, g, rows)  # measurement 1: each pick fits as measured, or falls back
     unique = list({r["arch_obj"].arch_id: r["arch_obj"] for r in rows}.values())
     src = SubnetSource.load(platform, supernet_path, prepared, cfg)
     made = dict(zip([a.arch_id for a in unique],
                     subnets_for(src, platform, unique, cfg, True, Path(work_dir), progress)))
     nets = [made[a.arch_id][0] for a in unique]
     exported = dict(zip([a.arch_id for a in unique], export_all(nets, src, cfg)))
-    measured = dict(
-        zip(
-            [a.arch_id for a in unique],
-            measure_latency(params, platform, unique, nets, [exported[a.arch_id][0] for a in unique]),
-        )
-    )
+    # measurement 2, after the choice: the delivered models themselves, beside the probes
+    onnx = [exported[a.arch_id][0] for a in unique]
+    timings, drift = measure_delivered(params, platform, unique, nets, onnx)
+    measured = dict(zip([a.arch_id for a in unique], timings))
     prov = provenance(supernet_path, generator)
     cards = [
         card_for(
@@ -63,6 +66,7 @@ def run(params: Params, platform: Platform, frontier: str | Path, supernet_path:
             r,
             made[r["arch_obj"].arch_id][1],
             measured[r["arch_obj"].arch_id],
+            drift,
             src,
             cfg,
             exported[r["arch_obj"].arch_id][1],
@@ -77,4 +81,5 @@ def run(params: Params, platform: Platform, frontier: str | Path, supernet_path:
         buf = io.BytesIO()
         torch.save(made[a.arch_id][0].state_dict(), buf)
         files[f"{a.arch_id}.pt"] = buf.getvalue()
-    return write_report(platform.name, cards, files, out_dir, plot_dir)
+    drift_rec = drift_record(platform.name, drift, platform.files.model, "finetune@") if drift else None
+    return write_report(platform.name, cards, files, out_dir, plot_dir, drift_rec)

@@ -43,12 +43,18 @@ def run(params: Params, platform: Platform, evaluator_path: str | Path, generato
             lat = platform.latency(archs)
             samples[float(b)] = lat[np.isfinite(lat)]
     plot_latency_histograms(Path(plot_dir) / "latency_hist.png", data.lat, samples, platform.name)
-    table = pd.DataFrame([{k: r[k] for k in ("budget_ms", "latency_ms", "accuracy", "predicted_accuracy",
-                                            "interpolated", "arch_id")} for r in rows])
+    table = pd.DataFrame([{k: r[k] for k in ("budget_ms", "latency_ms", "latency_bound_ms", "accuracy",
+                                            "predicted_accuracy", "interpolated", "arch_id")} for r in rows])
     write_with(Path(plot_dir) / "frontier.csv", lambda tmp: table.to_csv(tmp, index=False))
-    sat = float(np.mean([r["latency_ms"] <= r["budget_ms"] for r in rows]))
+    sat = float(np.mean([c.latency <= c.budget for c in choices]))  # by the latency feasibility uses
     queried = [r["accuracy"] for r in rows if r["accuracy"] is not None]
-    return {"platform": platform.name, "frontier": rows, "satisfaction_rate": sat, "new_queries": queries,
+    return {"platform": platform.name, "frontier": rows, "satisfaction_rate": sat,
+            "feasibility": asdict(platform.feasibility),
+            "satisfaction_rate_estimate": float(np.mean([r["latency_ms"] <= r["budget_ms"] for r in rows])),
+            "satisfaction_rate_bound": float(np.mean([r["latency_bound_ms"] <= r["budget_ms"]
+                                                      for r in rows])),
+            "mean_margin_pct": float(np.mean([100 * r["margin_ms"] / r["budget_ms"] for r in rows])),
+            "new_queries": queries,
             "mean_predicted_accuracy": float(np.mean([r["predicted_accuracy"] for r in rows])),
             "mean_queried_accuracy": float(np.mean(queried)) if queried else None,
             "ms_per_budget": 1000 * seconds / len(grid), "infer": asdict(params.infer)}

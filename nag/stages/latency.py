@@ -8,6 +8,11 @@
 
 Output columns: ``arch_id, latency_ms, source, spread`` (spread: IQR / median of the measurement, the
 propagated IQR of the LUT entries for LUT rows, NaN where unknown).
+
+The latency model carries its error model (:mod:`nag.latency.bound`), calibrated per source on rows it
+did not fit: the LUT's cross-validated residuals and repeat measurements (local), the predictor's held-out
+rows (imported); a benchmark table's values are taken as exact. The metrics keep those rows
+(``calibration``) so validate@ can check the bound's coverage; local platforms also keep drift probes.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import pandas as pd
 from nag.atomic import write_with
 from nag.config import ConfigError, LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_nb201
+from nag.latency.bound import ErrorModel, log_residuals
+from nag.latency.drift import choose_probes, probe_set
 from nag.latency.lut import build_lut, check_lut, lut_sums
 from nag.latency.machine import machine_description
 from nag.latency.meter import MeterSettings
@@ -46,7 +53,13 @@ def _benchmark(plat: PlatformConfig) -> tuple[pd.DataFrame, dict]:
     table = load_nb201(plat.file)
     lat = table.latency(plat.device)
     df = _frame([a.arch_id for a in table.archs], lat, ["measured"] * len(lat), np.full(len(lat), np.nan))
-    return df, {"kind": "benchmark", "device": plat.device, "n_measured": len(df)}
+    return df, {"kind": "benchmark", "device": plat.device, "n_measured": len(df), "calibration": {}}
+
+
+def _calibration(**rows: tuple[np.ndarray, np.ndarray]) -> dict:
+    """Held-out (measured, estimate) rows per source, as the metrics keep them for validate@."""
+    return {s: {"measured": [float(v) for v in m], "estimate": [float(v) for v in e]}
+            for s, (m, e) in rows.items()}
 
 
 def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_path):
@@ -67,11 +80,19 @@ def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_pat
     lat[idx] = check["direct_ms"]
     spread[idx] = [r["iqr_ms"] / r["latency_ms"] for r in check["direct"]]
     source[idx] = "measured"
-    model = LatencyModel(plat.name, "local", lut=lut, correction=check["model"])
+    direct, again = check["direct_ms"], check["again_ms"]
+    calib = {"lut": (direct, check["cv_ms"]), "measured": (again, direct[: len(again)])}
+    error = ErrorModel({s: log_residuals(*r) for s, r in calib.items()}, {
+        "lut": f"{n} networks measured whole, vs the correction cross-validated (5 folds)",
+        "measured": f"{len(again)} of them measured again in a later session"})
+    pidx = choose_probes(direct, cfg.probes)
+    probes = probe_set([archs[idx[i]] for i in pidx], direct[pidx], plat.runtime, settings)
+    model = LatencyModel(plat.name, "local", lut=lut, correction=check["model"], error=error, probes=probes)
     model.meta["check"] = ((check["direct_ms"], corrected), f"LUT (corrected) vs direct, {n} networks")
     metrics = {"kind": "local", "runtime": plat.runtime, "settings": lut["settings"],
                "lut_build_s": lut["build_s"], "lut_entries": lut["n_entries"], "n_measured": int(n),
-               "lut_vs_direct": check["report"], "machine": machine_description()}
+               "lut_vs_direct": check["report"], "machine": machine_description(),
+               "calibration": _calibration(**calib), "n_probes": len(pidx)}
     return _frame(df_archs["arch_id"], lat, source, spread), metrics, model
 
 
@@ -103,7 +124,11 @@ def _imported(
     metrics = {"kind": "imported", "file": plat.file, "file_rows": int(len(m)), "resolution": int(res),
                "file_resolutions": sorted({int(r) for r in m["resolution"]}), "predictor": report,
                "n_measured": int((source == "measured").sum())}
-    model = LatencyModel(plat.name, "imported", predictor=model, resolution=int(res))
+    metrics["calibration"] = _calibration(predicted=heldout)
+    error = ErrorModel({"predicted": log_residuals(*heldout)},
+                       {"predicted": f"{len(heldout[0])} held-out rows of the device's file (20 %)",
+                        "measured": "the device's own measurements: taken as exact"})
+    model = LatencyModel(plat.name, "imported", predictor=model, resolution=int(res), error=error)
     model.meta["check"] = (heldout, f"held-out predictions ({len(heldout[0])} archs, {report['chosen']})")
     return _frame(df_archs["arch_id"], lat, source, spread), metrics, model
 
@@ -115,7 +140,8 @@ def run(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space | None, archs
     model = None
     if plat.kind == "benchmark":
         df, metrics = _benchmark(plat)
-        model = LatencyModel(plat.name, "benchmark")
+        model = LatencyModel(plat.name, "benchmark", error=ErrorModel(
+            {}, {"measured": "the table's own values (no repeat spread given): taken as exact"}))
     elif plat.kind == "local":
         df, metrics, model = _local(plat, cfg, space, archs_path)
     else:

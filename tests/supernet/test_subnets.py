@@ -70,8 +70,8 @@ def test_card_schema_and_bundle(src, tmp_path):
     (net, rec), = subnets.subnets_for(s, plat, [arch], CFG, True, None, progress=False)
     data, diff = export_onnx(net, s.test.x[:8], CFG.onnx_atol)
     row = {"budget_ms": 3.0, "latency_ms": 2.5, "predicted_accuracy": 80.0, "arch_obj": arch}
-    card = subnets.card_for(plat, row, rec, None, s, CFG, diff, {"supernet_sha256": "x", "git_commit": None},
-                            "model.onnx")
+    card = subnets.card_for(plat, row, rec, None, None, s, CFG, diff,
+                            {"supernet_sha256": "x", "git_commit": None}, "model.onnx")
     write_bundle(tmp_path / "out", {"model.onnx": data}, card)
     got = json.loads((tmp_path / "out/card.json").read_text())
     assert set(CARD_KEYS) <= set(got) and got["schema"] == "nag-model-card/1"
@@ -122,19 +122,35 @@ def test_interrupted_stage_resumes_from_work(src, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("runtime", ["cpu-torch", "cpu-onnxruntime"])
-def test_local_platform_times_exported_models_beside_a_fresh_reference(src, runtime):
+def test_local_platform_times_exported_models_beside_fresh_references_and_probes(src, runtime, tmp_path):
+    """Measurement 2 of the delivery: the exported models, fresh networks of their archs and the latency
+    model's drift probes in the same rounds; the probes as the table measured them give a drift near 1."""
     from dataclasses import replace
 
-    from nag.config import Params
+    from nag.config import LatencyConfig, Params
+    from nag.delivery import measure_delivered, settings_for
+    from nag.latency.drift import probe_set
+    from nag.latency.meter import measure_many
+    from nag.latency.model import LatencyModel
+    from nag.platforms import PlatformFiles
+    from nag.supernet.static import build_static
 
     plat, s = src
-    local = replace(plat, config=PlatformConfig("tiny-local", kind="local", file="m.json", runtime=runtime))
+    params = Params(latency=LatencyConfig(warmup=1, repeats=5, rounds=3))
+    local = replace(plat, config=PlatformConfig("tiny-local", kind="local", file="m.json", runtime=runtime),
+                    files=PlatformFiles(tmp_path, tmp_path / "lat.parquet", tmp_path / "m.pkl"))
+    probes = plat.space.sample(3, seed=9, unique=True)
+    m = plat.space.macro
+    shape = (1, m.in_channels, m.input_size, m.input_size)
+    then = measure_many([(build_static(plat.space, a), shape) for a in probes], runtime,
+                        settings_for(params, local))
+    kept = probe_set(probes, [r["latency_ms"] for r in then], runtime, settings_for(params, local))
+    LatencyModel("tiny-local", "local", probes=kept).save(local.files.model)
     archs = plat.space.sample(2, seed=5, unique=True)
     made = subnets.subnets_for(s, local, archs, CFG, False, None, progress=False)
     onnx = [export_onnx(n, s.test.x[:4], CFG.onnx_atol)[0] for n, _ in made]
-    got = subnets.measure_latency(Params(), local, archs, [n for n, _ in made], onnx)
+    got, drift = measure_delivered(params, local, archs, [n for n, _ in made], onnx, log=lambda _: None)
     assert len(got) == 2 and all(m > 0 and r > 0 for m, r in got)
-    assert subnets.measure_latency(Params(), plat, archs, [n for n, _ in made], onnx) == [
-        None,
-        None,
-    ]  # imported
+    assert len(drift.per_probe) == 3 and 0.5 < drift.ratio < 2.0 and drift.correct(2.0) == 2.0 / drift.ratio
+    imported = measure_delivered(params, plat, archs, [n for n, _ in made], onnx)
+    assert imported == ([None, None], None)

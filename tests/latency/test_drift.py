@@ -1,0 +1,106 @@
+"""Drift probes and the delivery check on a local platform measured for real (tiny space): probes kept with
+the table, +30 % drift injected (the table measured when the machine was 30 % faster) → stale warning,
+corrected measurement, the registry gate's refusal; a budget no candidate meets when measured → a clear
+error naming the smallest measured latency."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nag.config import LatencyConfig, Params, PlatformConfig
+from nag.delivery import DeliveryError, fit_budgets, time_beside_probes
+from nag.latency.drift import latest_record
+from nag.latency.model import LatencyModel
+from nag.platforms import Feasibility, PlatformFiles, table_platform
+from nag.stages.latency import run as run_latency
+from nag.stages.sample_archs import run as run_sample_archs
+from nag.supernet.archs import load_archs
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "supernet"))
+from test_latency import TINY  # noqa: E402
+
+CFG = LatencyConfig(warmup=2, repeats=10, rounds=3, validate_sample=12, probes=6)
+NAME = "tiny-cpu"
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    from tiny_supernet import TINY_ARCHS
+
+    root = tmp_path_factory.mktemp("drift")
+    run_sample_archs(TINY, TINY_ARCHS, root / "archs.parquet")
+    plat = PlatformConfig(NAME, kind="local", runtime="cpu-torch", file="machine.json")
+    metrics = run_latency(plat, CFG, TINY, root / "archs.parquet", root / "lat.parquet", root / "m.pkl")
+    return root, plat, metrics
+
+
+def platform_at(root: Path, plat: PlatformConfig, model: Path, feasibility=Feasibility()):
+    files = PlatformFiles(root, root / "lat.parquet", model)
+    return table_platform(plat, TINY, pd.read_parquet(root / "lat.parquet"), LatencyModel.load(model), files,
+                          feasibility)
+
+
+def test_table_keeps_probes_and_calibration_and_bounds_hold_estimates(measured):
+    root, plat, metrics = measured
+    model = LatencyModel.load(root / "m.pkl")
+    assert len(model.probes["tokens"]) == 6 and model.probes["runtime"] == "cpu-torch"
+    assert sorted(model.probes["latency_ms"]) == model.probes["latency_ms"]  # spread low to high
+    assert len(metrics["calibration"]["lut"]["measured"]) == 12 and metrics["n_probes"] == 6
+    p = platform_at(root, plat, root / "m.pkl")
+    _, archs = load_archs(root / "archs.parquet", TINY)
+    assert (p.bound(archs) >= p.estimate(archs)).all() and p.latency is p.bound
+    outside = TINY.sample(5, seed=77)
+    assert (model.predict_bound(TINY, outside, 0.9) >= model.predict(TINY, outside)).all()
+    est = platform_at(root, plat, root / "m.pkl", Feasibility("estimate"))
+    assert est.latency is est.estimate and est.cheapest <= p.cheapest
+
+
+def test_injected_drift_is_stale_corrected_and_refused_by_the_gate(measured, tmp_path, monkeypatch):
+    from flows.registry import stale_table
+    from nag.subnets import record_drift
+    from nag.supernet.static import build_static
+
+    root, plat, _ = measured
+    model = LatencyModel.load(root / "m.pkl")
+    model.probes = {**model.probes, "latency_ms": [v / 1.3 for v in model.probes["latency_ms"]]}
+    model.save(tmp_path / "m.pkl")
+    p = platform_at(root, plat, tmp_path / "m.pkl")
+    params = Params(latency=CFG)
+    logged = []
+    arch = TINY.sample(1, seed=3)[0]
+    raw, drift = time_beside_probes(params, p, [build_static(TINY, arch).eval()], "t", log=logged.append)
+    assert drift.ratio > 1 + CFG.max_drift and drift.stale
+    assert logged and "stale" in logged[0] and f"dvc repro -s -f latency@{NAME}" in logged[0]
+    assert drift.correct(raw[0]) == pytest.approx(raw[0] / drift.ratio)
+    monkeypatch.chdir(tmp_path)
+    rec = record_drift(p, drift, "test")
+    assert json.loads((tmp_path / "reports/drift" / f"{NAME}.json").read_text())["stale"] is True
+    assert latest_record(tmp_path, NAME, tmp_path / "m.pkl") == rec
+    (tmp_path / "models/latency").mkdir(parents=True)
+    (tmp_path / "models/latency" / f"{NAME}.pkl").write_bytes((tmp_path / "m.pkl").read_bytes())
+    why = stale_table(tmp_path, NAME, plat, CFG.max_drift)
+    assert why and "stale" in why and "by test" in why
+    assert stale_table(tmp_path, NAME, plat, 10.0) is None  # within a looser limit: promotable
+    (tmp_path / "models/latency" / f"{NAME}.pkl").write_bytes((root / "m.pkl").read_bytes())
+    assert stale_table(tmp_path, NAME, plat, CFG.max_drift) is None  # re-measured: the old record is moot
+
+
+def test_budget_no_candidate_meets_when_measured_is_a_clear_error(measured):
+    root, plat, _ = measured
+    p = platform_at(root, plat, root / "m.pkl")
+    _, archs = load_archs(root / "archs.parquet", TINY)
+    lat = p.estimate(archs)
+    i = int(np.argmin(lat))
+    row = {"budget_ms": float(lat[i]) / 10, "arch_obj": archs[i], "latency_ms": float(lat[i])}
+    params = Params(latency=LatencyConfig(**{**CFG.__dict__, "delivery_tries": 1}))
+    with pytest.raises(DeliveryError, match="no candidate met .* the smallest measured") as err:
+        fit_budgets(params, p, None, [row], log=lambda _: None)
+    assert archs[i].arch_id in str(err.value) and f"latency@{NAME}" in str(err.value)
+    ok = fit_budgets(params, p, None, [{**row, "budget_ms": float(lat[i]) * 10}], log=lambda _: None)
+    assert ok[0]["arch_obj"] == archs[i] and ok[0]["delivery"][0]["fits"]
