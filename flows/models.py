@@ -23,7 +23,8 @@ import pandas as pd
 
 from nag.atomic import write_json
 
-GENERATOR_OUTPUT = ("budget_ms", "arch_id", "tokens", "arch", "latency_ms", "predicted_accuracy", "satisfied")
+GENERATOR_OUTPUT = ("budget_ms", "arch_id", "tokens", "arch", "latency_ms", "latency_bound_ms",
+                    "predicted_accuracy", "satisfied")
 
 
 def write_bundle_config(path: Path, params, platform_name: str, meta: dict | None) -> None:
@@ -48,7 +49,7 @@ def load_bundle(artifacts: dict[str, str]):
     """(params, platform) rebuilt from a model's artifacts: latency from its table + model, no oracle."""
     from nag.config import params_from_dict
     from nag.latency.model import LatencyModel
-    from nag.platforms import read_latency_table, table_platform
+    from nag.platforms import Feasibility, read_latency_table, table_platform
     from nag.spaces import MBV3Space, NB201Space
     from nag.supernet.data import make_macro
 
@@ -57,7 +58,8 @@ def load_bundle(artifacts: dict[str, str]):
     plat = params.platform(cfg["platform"])
     space = NB201Space() if plat.kind == "benchmark" else MBV3Space(make_macro(params.supernet, cfg["meta"]))
     table = read_latency_table(Path(artifacts["latency"]), plat.name)
-    return params, table_platform(plat, space, table, LatencyModel.load(artifacts["latency_model"]))
+    return params, table_platform(plat, space, table, LatencyModel.load(artifacts["latency_model"]),
+                                  feasibility=Feasibility.of(params))
 
 
 class GeneratorModel(mlflow.pyfunc.PythonModel):
@@ -86,9 +88,10 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
                     "arch_id": c.arch.arch_id,
                     "tokens": json.dumps(d["tokens"]),
                     "arch": json.dumps(d["arch"]),
-                    "latency_ms": c.latency,
+                    "latency_ms": d["latency_ms"],  # the estimate; the bound at latency.confidence:
+                    "latency_bound_ms": d["latency_bound_ms"],
                     "predicted_accuracy": d["predicted_accuracy"],
-                    "satisfied": bool(c.latency <= c.budget),
+                    "satisfied": bool(c.latency <= c.budget),  # by the latency infer.feasibility names
                 }
             )
         return pd.DataFrame(rows, columns=list(GENERATOR_OUTPUT))

@@ -65,7 +65,11 @@ def subnet_tags(card: dict, supernet_version: str | None) -> dict[str, str]:
     return {
         "budget_ms": f"{card['budget_ms']:.6g}",
         "latency_ms": f"{lat['predicted']:.6g}",
+        "latency_bound_ms": f"{lat.get('bound', lat['predicted']):.6g}",
+        "confidence": f"{lat.get('confidence', '')}",
         "measured_latency_ms": "" if lat["measured"] is None else f"{lat['measured']:.6g}",
+        "measured_latency_corrected_ms": "" if lat.get("measured_corrected") is None
+        else f"{lat['measured_corrected']:.6g}",
         "within_budget": str(lat["within_budget"]).lower(),
         "test_accuracy": f"{acc['test_after_finetune']:.4f}",
         "test_accuracy_before_finetune": f"{acc['test_before_finetune']:.4f}",

@@ -51,18 +51,17 @@ def probes_of(platform: Platform) -> dict:
 
 
 def time_beside_probes(params: Params, platform: Platform, models: list[torch.nn.Module], desc: str,
-                       log=print) -> tuple[list[float], Drift]:
-    """Raw latency (ms) of ``models`` on the platform's runtime and the drift of the probes timed with
-    them; warns (``log``) when the table is stale."""
+                       log=print) -> tuple[list[float], list[float], Drift]:
+    """Raw and drift-corrected latency (ms) of ``models`` on the platform's runtime, and the drift of the
+    probes timed with them; warns (``log``) when the table is stale."""
     m = platform.space.macro
     shape = (1, m.in_channels, m.input_size, m.input_size)
-    lc, p = params.latency, platform.config
-    raw, drift = measure_beside_probes(platform.space, probes_of(platform), [(x, shape) for x in models],
-                                       settings_for(params, platform), p.max_spread or lc.max_spread,
-                                       lc.max_drift, progress=True, desc=desc)
+    raw, corrected, drift = measure_beside_probes(
+        platform.space, probes_of(platform), [(x, shape) for x in models], settings_for(params, platform),
+        params.latency.max_drift, progress=True, desc=desc)
     if drift.stale:
         log(f"warning: {stale_message(platform.name, drift.ratio, drift.max_drift)}")
-    return raw, drift
+    return raw, corrected, drift
 
 
 def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict], log=print) -> list[dict]:
@@ -80,10 +79,10 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
         archs = [rows[i]["arch_obj"] for i in pending]
         nets = [build_static(platform.space, a).eval() for a in archs]
         desc = f"delivery check {attempt + 1} on {platform.name}"
-        raw, drift = time_beside_probes(params, platform, nets, desc, log)
+        raw, corrected, drift = time_beside_probes(params, platform, nets, desc, log)
         still = []
-        for i, ms in zip(pending, raw):
-            r, measured = rows[i], drift.correct(ms)
+        for i, ms, measured in zip(pending, raw, corrected):
+            r = rows[i]
             r["delivery"].append({"try": attempt + 1, "asked_ms": asked[i], "arch_id": r["arch_obj"].arch_id,
                                   "latency_ms": r["latency_ms"],
                                   "latency_bound_ms": r.get("latency_bound_ms"),
@@ -122,11 +121,12 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
 
 
 def measure_delivered(params: Params, platform: Platform, archs: list[Arch], nets: list[torch.nn.Module],
-                      onnx: list[bytes], log=print) -> tuple[list[tuple[float, float] | None], Drift | None]:
-    """Measurement 2 on a local platform: (model, reference) raw latency (ms) of each delivered model —
-    the model itself (``cpu-onnxruntime``: its ONNX file) and a fresh network of the same architecture —
-    timed beside the probes, and their drift. ``([None] * n, None)`` elsewhere (an imported device is
-    measured on the device)."""
+                      onnx: list[bytes], log=print
+                      ) -> tuple[list[tuple[float, float, float] | None], Drift | None]:
+    """Measurement 2 on a local platform: (model raw, reference raw, model drift-corrected) latency (ms) of
+    each delivered model — the model itself (``cpu-onnxruntime``: its ONNX file) and a fresh network of the
+    same architecture — timed beside the probes, and their drift. ``([None] * n, None)`` elsewhere (an
+    imported device is measured on the device)."""
     from nag.export import OnnxModule
     from nag.supernet.static import build_static
 
@@ -135,7 +135,7 @@ def measure_delivered(params: Params, platform: Platform, archs: list[Arch], net
     threads = settings_for(params, platform).threads
     delivered = nets if platform.config.runtime == "cpu-torch" else [OnnxModule(b, threads) for b in onnx]
     refs = [build_static(platform.space, a).eval() for a in archs]
-    raw, drift = time_beside_probes(params, platform, [*delivered, *refs],
-                                    f"delivered models on {platform.name}", log)
+    raw, corrected, drift = time_beside_probes(params, platform, [*delivered, *refs],
+                                               f"delivered models on {platform.name}", log)
     k = len(nets)
-    return [(raw[i], raw[k + i]) for i in range(k)], drift
+    return [(raw[i], raw[k + i], corrected[i]) for i in range(k)], drift

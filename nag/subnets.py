@@ -115,7 +115,7 @@ def subnets_for(
     return out
 
 
-def latency_card(platform: Platform, row: dict, timing: tuple[float, float] | None, drift) -> dict:
+def latency_card(platform: Platform, row: dict, timing: tuple[float, float, float] | None, drift) -> dict:
     """The card's latency: the estimate and its bound, and on a local platform the delivered model measured
     (raw and divided by the probes' drift), a fresh network of the arch timed beside it, and the
     delivery check's tries (:mod:`nag.delivery`). ``within_budget`` is judged on the drift-corrected
@@ -130,8 +130,7 @@ def latency_card(platform: Platform, row: dict, timing: tuple[float, float] | No
            "delivery": row.get("delivery", [])}
     if timing is None:
         return out
-    measured, reference = timing
-    corrected = drift.correct(measured)
+    measured, reference, corrected = timing
     return {**out, "measured": measured, "measured_corrected": corrected, "drift_ratio": drift.ratio,
             "error_pct": 100 * (corrected - pred) / pred, "reference_measured": reference,
             # how much the machine has drifted since the table (probes), and what export/finetuning changed
@@ -141,7 +140,7 @@ def latency_card(platform: Platform, row: dict, timing: tuple[float, float] | No
             "source": "measured here beside the drift probes, after the choice (not the delivery check's)"}
 
 
-def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float] | None, drift,
+def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float, float] | None, drift,
              src: SubnetSource, cfg: FinetuneConfig, onnx_diff: float, prov: dict, onnx_file: str) -> dict:
     """The model card of one budget's subnet (schema: :data:`nag.export.CARD_KEYS`)."""
     space, arch = platform.space, row["arch_obj"]

@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
             if plat.config.kind != "local":
                 fail(ValueError(f"platform {name!r} is {plat.config.kind}: only a local platform is measured "
                                 f"here (an imported device's drift shows in its own new measurements)"))
-            _, drift = time_beside_probes(cfg, plat, [], f"drift probes on {name}", log=lambda _: None)
+            _, _, drift = time_beside_probes(cfg, plat, [], f"drift probes on {name}", log=lambda _: None)
             rec = record_drift(plat, drift, "nag check-latency")
         typer.echo(json.dumps({k: rec[k] for k in ("platform", "drift_pct", "per_probe", "stale")}))
         if drift.stale:

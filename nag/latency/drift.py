@@ -8,8 +8,8 @@ every estimate and budget lives on). Past ``latency.max_drift`` the table is sta
 
 Example::
 
-    >>> raw, drift = measure_beside_probes(space, probes, [(net, shape)], settings, 0.25)  # doctest: +SKIP
-    >>> raw[0] / drift.ratio                                                          # doctest: +SKIP
+    >>> raw, fixed, drift = measure_beside_probes(space, probes, [(net, shape)], settings)  # doctest: +SKIP
+    >>> drift.ratio, drift.stale                                                      # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from nag.errors import NagError
-from nag.latency.meter import MeterSettings, measure_many, remeasure_noisy
+from nag.latency.meter import MeterSettings, measure_many
 from nag.spaces.base import Arch
 
 DRIFT_DIR = Path("reports/drift")
@@ -59,7 +59,8 @@ class Drift:
         return abs(self.ratio - 1.0) > self.max_drift
 
     def correct(self, measured_ms: float) -> float:
-        """A measurement taken now, on the table's scale."""
+        """A measurement taken now, on the table's scale (the overall ratio; measure_beside_probes
+        corrects its own items round by round)."""
         return float(measured_ms) / self.ratio
 
 
@@ -70,25 +71,27 @@ def stale_message(platform: str, ratio: float, max_drift: float) -> str:
             f"`dvc repro -s -f latency@{platform}` and then `dvc repro`")
 
 
-def measure_beside_probes(space, probes: dict, items: list, settings: MeterSettings, max_spread: float,
-                          max_drift: float = 0.10, progress: bool = False, desc: str = ""
-                          ) -> tuple[list[float], Drift]:
-    """Time ``items`` (``(model, input shape)``) and the probes in the same interleaved rounds, with
-    the probes' runtime; returns the raw latency (ms) of each item and the drift."""
+def measure_beside_probes(space, probes: dict, items: list, settings: MeterSettings, max_drift: float = 0.10,
+                          progress: bool = False, desc: str = "") -> tuple[list[float], list[float], Drift]:
+    """Time ``items`` (``(model, input shape)``) and the probes in the same interleaved rounds, with the
+    probes' runtime. Returns each item's raw latency (ms, median of its round minima), its drift-corrected
+    latency and the drift. The correction pairs rounds: a round's drift is the probes' median ratio
+    now/then *in that round*, an item's corrected latency the median over rounds of its round minimum
+    divided by that round's drift (a machine changing speed between rounds is corrected round by round)."""
     from nag.supernet.static import build_static
 
     m = space.macro
     shape = (1, m.in_channels, m.input_size, m.input_size)
     nets = [(build_static(space, space.from_tokens(t)).eval(), shape) for t in probes["tokens"]]
-    everything = list(items) + nets
-    runtime = probes["runtime"]
-    recs = measure_many(everything, runtime, settings, progress=progress, desc=desc)
-    recs = remeasure_noisy(everything, recs, runtime, settings, max_spread)
+    recs = measure_many(list(items) + nets, probes["runtime"], settings, progress=progress, desc=desc)
+    mins = np.array([r["round_min_ms"] for r in recs])  # (items + probes, rounds)
     k = len(items)
-    now = np.array([r["latency_ms"] for r in recs[k:]])
-    ratios = now / np.asarray(probes["latency_ms"], dtype=np.float64)
-    drift = Drift(float(np.median(ratios)), tuple(float(r) for r in ratios), max_drift)
-    return [r["latency_ms"] for r in recs[:k]], drift
+    then = np.asarray(probes["latency_ms"], dtype=np.float64)[:, None]
+    per_round = np.median(mins[k:] / then, axis=0)  # (rounds,)
+    corrected = np.median(mins[:k] / per_round, axis=1) if k else np.zeros(0)
+    ratios = np.median(mins[k:], axis=1) / then[:, 0]
+    drift = Drift(float(np.median(per_round)), tuple(float(r) for r in ratios), max_drift)
+    return [r["latency_ms"] for r in recs[:k]], [float(v) for v in corrected], drift
 
 
 def file_sha256(path: str | Path) -> str:

@@ -150,7 +150,7 @@ def test_local_platform_times_exported_models_beside_fresh_references_and_probes
     made = subnets.subnets_for(s, local, archs, CFG, False, None, progress=False)
     onnx = [export_onnx(n, s.test.x[:4], CFG.onnx_atol)[0] for n, _ in made]
     got, drift = measure_delivered(params, local, archs, [n for n, _ in made], onnx, log=lambda _: None)
-    assert len(got) == 2 and all(m > 0 and r > 0 for m, r in got)
+    assert len(got) == 2 and all(m > 0 and r > 0 and c > 0 for m, r, c in got)
     assert len(drift.per_probe) == 3 and 0.5 < drift.ratio < 2.0 and drift.correct(2.0) == 2.0 / drift.ratio
     imported = measure_delivered(params, plat, archs, [n for n, _ in made], onnx)
     assert imported == ([None, None], None)
