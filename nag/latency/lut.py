@@ -53,8 +53,9 @@ def distinct_blocks(space: MBV3Space) -> dict[str, BlockSpec]:
 
 
 def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress: bool = True,
-              max_spread: float = 0.25) -> dict:
-    """Measure every block configuration and the fixed parts once."""
+              max_spread: float = 0.25, normaliser=None) -> dict:
+    """Measure every block configuration and the fixed parts once (beside the probes of ``normaliser``,
+    a :class:`nag.latency.normalise.Normaliser`, when given)."""
     macro = space.macro
     t0 = time.perf_counter()
     size = macro.input_size
@@ -69,11 +70,21 @@ def build_lut(space: MBV3Space, runtime: str, settings: MeterSettings, progress:
     blocks = distinct_blocks(space)
     items = {**fixed, **{key: (MBConv.from_spec(spec), (1, spec.cin, spec.in_size, spec.in_size))
                          for key, spec in blocks.items()}}
-    records = measure_many(list(items.values()), runtime, settings, progress, desc=f"LUT {runtime}")
-    records = remeasure_noisy(list(items.values()), records, runtime, settings, max_spread)
+    measure = _measurer(runtime, settings, normaliser)
+    records = measure(list(items.values()), progress, f"LUT {runtime}")
+    records = remeasure_noisy(list(items.values()), records, runtime, settings, max_spread,
+                              measure=lambda subset: measure(subset, False, ""))
     entries = dict(zip(items, records))
     return {"runtime": runtime, "space": space.name, "settings": asdict(settings), "stem_size": stem_size,
             "n_entries": len(entries), "entries": entries, "build_s": time.perf_counter() - t0}
+
+
+def _measurer(runtime: str, settings: MeterSettings, normaliser):
+    """(items, progress, desc) -> records: plain, or beside the normaliser's probes."""
+    if normaliser is None:
+        return lambda items, progress=False, desc="": measure_many(items, runtime, settings, progress,
+                                                                   desc=desc)
+    return lambda items, progress=False, desc="": normaliser.measure(items, progress, desc)
 
 
 def lut_sums(space: MBV3Space, lut: dict, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -134,26 +145,29 @@ def fit_correction(space: MBV3Space, archs: Sequence[Arch], sums: np.ndarray, co
 
 
 def check_lut(space: MBV3Space, lut: dict, sample: Sequence[Arch], settings: MeterSettings,
-              progress: bool = True, repeat: int = 20, max_spread: float = 0.25) -> dict:
-    """Measure ``sample`` whole networks directly; compare with the LUT (raw and corrected)."""
+              progress: bool = True, repeat: int = 20, max_spread: float = 0.25, normaliser=None) -> dict:
+    """Measure ``sample`` whole networks directly; compare with the LUT (raw and corrected). With a
+    ``normaliser`` (the one the LUT was built with) every measurement, LUT entries included, is restated
+    on the measurement's median machine state before the correction is fitted."""
     runtime = lut["runtime"]
     size = space.macro.input_size
     shape = (1, space.macro.in_channels, size, size)
+    measure = _measurer(runtime, settings, normaliser)
     t0 = time.perf_counter()
     items = [(build_static(space, a), shape) for a in sample]
-    records = measure_many(items, runtime, settings, progress, desc=f"direct {runtime}")
-    records = remeasure_noisy(items, records, runtime, settings, max_spread)
-    direct = np.array([r["latency_ms"] for r in records])
+    records = measure(items, progress, f"direct {runtime}")
+    records = remeasure_noisy(items, records, runtime, settings, max_spread,
+                              measure=lambda subset: measure(subset, False, ""))
     wall = time.perf_counter() - t0
     # repeatability: the first networks measured again, later, in fresh sessions
-    again = np.array(
-        [
-            r["latency_ms"]
-            for r in measure_many(
-                [(build_static(space, a), shape) for a in sample[:repeat]], runtime, settings
-            )
-        ]
-    )
+    again_recs = measure([(build_static(space, a), shape) for a in sample[:repeat]])
+    if normaliser is not None:
+        keys = list(lut["entries"])
+        entries = [lut["entries"][k] for k in keys]
+        lut["normalise_scale"] = normaliser.rescale([entries, records, again_recs])
+        lut["entries"] = dict(zip(keys, entries))
+    direct = np.array([r["latency_ms"] for r in records])
+    again = np.array([r["latency_ms"] for r in again_recs])
     sums, counts, _ = lut_sums(space, lut, sample)
     model, corr, cv = fit_correction(space, sample, sums, counts, direct)
     rel = np.abs(again - direct[:repeat]) / direct[:repeat]

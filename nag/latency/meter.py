@@ -147,15 +147,18 @@ def remeasure_noisy(
     settings: MeterSettings,
     max_spread: float,
     tries: int = 2,
+    measure: Callable | None = None,
 ) -> list[dict]:
     """Measure again (more rounds, pooled with the first ones) every record whose spread
-    (IQR / estimate of the round minima) exceeds ``max_spread``; at most ``tries`` times."""
+    (IQR / estimate of the round minima) exceeds ``max_spread``; at most ``tries`` times. ``measure``
+    (items -> records) replaces :func:`measure_many` (e.g. a :class:`nag.latency.normalise.Normaliser`)."""
     records = list(records)
+    measure = measure or (lambda subset: measure_many(subset, runtime, settings))
     for _ in range(tries):
         noisy = [i for i, r in enumerate(records) if r["iqr_ms"] > max_spread * r["latency_ms"]]
         if not noisy:
             break
-        again = measure_many([items[i] for i in noisy], runtime, settings)
+        again = measure([items[i] for i in noisy])
         for i, new in zip(noisy, again):
             mins = np.array(records[i]["round_min_ms"] + new["round_min_ms"])
             q1, q3 = np.percentile(mins, [25, 75])

@@ -2,7 +2,8 @@
 
 * ``benchmark`` — the table's own latency column (source ``measured``), for the table's cells.
 * ``local`` — a per-block LUT for every arch of ``data/archs.parquet``, corrected against
-  ``latency.validate_sample`` whole networks measured directly (those rows: ``measured``; the rest: ``lut``).
+  ``latency.validate_sample`` whole networks measured directly (those rows: ``measured``; the rest: ``lut``),
+  all of it timed beside the drift probes and restated on one machine state (:mod:`nag.latency.normalise`).
 * ``imported`` — a predictor fitted on the device's measurement file, at the platform's resolution
   (rows the file measured at that resolution: ``measured``; the rest: ``predicted``).
 
@@ -32,6 +33,7 @@ from nag.latency.lut import build_lut, check_lut, lut_sums
 from nag.latency.machine import machine_description
 from nag.latency.meter import MeterSettings
 from nag.latency.model import LatencyModel
+from nag.latency.normalise import Normaliser
 from nag.latency.predictor import (
     device_features,
     fit_latency_predictor,
@@ -42,6 +44,7 @@ from nag.latency.predictor import (
 from nag.plots import plot_latency
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
+from nag.supernet.static import arch_madds, build_static
 
 
 def _frame(ids, lat, source, spread) -> pd.DataFrame:
@@ -66,10 +69,15 @@ def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_pat
     df_archs, archs = load_archs(archs_path, space)
     settings = MeterSettings(cfg.warmup, cfg.repeats, cfg.rounds, plat.threads or cfg.threads)
     max_spread = plat.max_spread or cfg.max_spread
-    lut = build_lut(space, plat.runtime, settings, max_spread=max_spread)
     n = min(cfg.validate_sample, len(archs))
     idx = np.sort(np.random.default_rng(cfg.seed).choice(len(archs), n, replace=False))
-    check = check_lut(space, lut, [archs[i] for i in idx], settings, max_spread=max_spread)
+    # the probes (spread over the sample's MAdds) are timed beside everything the table measures
+    pidx = choose_probes(np.array([arch_madds(space, archs[i]) for i in idx], dtype=np.float64), cfg.probes)
+    m = space.macro
+    shape = (1, m.in_channels, m.input_size, m.input_size)
+    norm = Normaliser([(build_static(space, archs[idx[i]]), shape) for i in pidx], plat.runtime, settings)
+    lut = build_lut(space, plat.runtime, settings, max_spread=max_spread, normaliser=norm)
+    check = check_lut(space, lut, [archs[i] for i in idx], settings, max_spread=max_spread, normaliser=norm)
     sums, counts, iqr = lut_sums(space, lut, archs)
     lat = check["model"].predict(space, archs, sums, counts)
     if (lat <= 0).any():  # a correction that extrapolates below zero is not usable: fall back to the sum
@@ -85,14 +93,15 @@ def _local(plat: PlatformConfig, cfg: LatencyConfig, space: MBV3Space, archs_pat
     error = ErrorModel({s: log_residuals(*r) for s, r in calib.items()}, {
         "lut": f"{n} networks measured whole, vs the correction cross-validated (5 folds)",
         "measured": f"{len(again)} of them measured again in a later session"})
-    pidx = choose_probes(direct, cfg.probes)
-    probes = probe_set([archs[idx[i]] for i in pidx], direct[pidx], plat.runtime, settings)
+    probes = probe_set([archs[idx[i]] for i in pidx], norm.baseline, plat.runtime, settings)
     model = LatencyModel(plat.name, "local", lut=lut, correction=check["model"], error=error, probes=probes)
     model.meta["check"] = ((check["direct_ms"], corrected), f"LUT (corrected) vs direct, {n} networks")
     metrics = {"kind": "local", "runtime": plat.runtime, "settings": lut["settings"],
                "lut_build_s": lut["build_s"], "lut_entries": lut["n_entries"], "n_measured": int(n),
                "lut_vs_direct": check["report"], "machine": machine_description(),
-               "calibration": _calibration(**calib), "n_probes": len(pidx)}
+               "calibration": _calibration(**calib), "n_probes": len(pidx),
+               "machine_drift_during_measurement": {"per_chunk": norm.drifts,
+                                                    "median_state_vs_start": lut.get("normalise_scale")}}
     return _frame(df_archs["arch_id"], lat, source, spread), metrics, model
 
 

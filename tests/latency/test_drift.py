@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from nag.config import LatencyConfig, Params, PlatformConfig
 from nag.delivery import DeliveryError, fit_budgets, time_beside_probes
@@ -21,6 +23,7 @@ from nag.platforms import Feasibility, PlatformFiles, table_platform
 from nag.stages.latency import run as run_latency
 from nag.stages.sample_archs import run as run_sample_archs
 from nag.supernet.archs import load_archs
+from nag.supernet.static import arch_madds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "supernet"))
 from test_latency import TINY  # noqa: E402
@@ -50,7 +53,8 @@ def test_table_keeps_probes_and_calibration_and_bounds_hold_estimates(measured):
     root, plat, metrics = measured
     model = LatencyModel.load(root / "m.pkl")
     assert len(model.probes["tokens"]) == 6 and model.probes["runtime"] == "cpu-torch"
-    assert sorted(model.probes["latency_ms"]) == model.probes["latency_ms"]  # spread low to high
+    madds = [arch_madds(TINY, TINY.from_tokens(t)) for t in model.probes["tokens"]]
+    assert sorted(madds) == madds and len(set(madds)) > 1  # spread over the sample, small to large
     assert len(metrics["calibration"]["lut"]["measured"]) == 12 and metrics["n_probes"] == 6
     p = platform_at(root, plat, root / "m.pkl")
     _, archs = load_archs(root / "archs.parquet", TINY)
@@ -106,3 +110,44 @@ def test_budget_no_candidate_meets_when_measured_is_a_clear_error(measured):
     assert archs[i].arch_id in str(err.value) and f"latency@{NAME}" in str(err.value)
     ok = fit_budgets(params, p, None, [{**row, "budget_ms": float(lat[i]) * 10}], log=lambda _: None)
     assert ok[0]["arch_obj"] == archs[i] and ok[0]["delivery"][0]["fits"]
+
+
+class Slowed(torch.nn.Module):
+    """A network on a machine running ``speed[0]`` times slower: it busy-waits the extra time after
+    each call (a real slowdown the meter measures, shared by every network wrapped with the same list)."""
+
+    def __init__(self, net: torch.nn.Module, speed: list[float]) -> None:
+        super().__init__()
+        self.net, self.speed = net, speed
+
+    def forward(self, x):
+        t0 = time.perf_counter()
+        out = self.net(x)
+        until = t0 + (time.perf_counter() - t0) * self.speed[0]
+        while time.perf_counter() < until:
+            pass
+        return out
+
+
+def test_normaliser_restates_a_slower_spell_on_the_baseline_state():
+    from nag.latency.meter import MeterSettings
+    from nag.latency.normalise import Normaliser
+    from nag.supernet.static import build_static
+
+    speed = [1.0]
+    m = TINY.macro
+    shape = (1, m.in_channels, m.input_size, m.input_size)
+    archs = TINY.sample(7, seed=11, unique=True)
+    nets = [(Slowed(build_static(TINY, a).eval(), speed), shape) for a in archs]
+    norm = Normaliser(nets[:4], "cpu-torch", MeterSettings(2, 10, 3, 1), chunk=2)
+    calm = norm.measure(nets[4:])
+    speed[0] = 2.0  # the machine runs at half speed from one chunk of the table to the next
+    slow = norm.measure(nets[4:])
+    raw = np.array([b["raw_latency_ms"] / a["raw_latency_ms"] for a, b in zip(calm, slow)])
+    restated = np.array([b["latency_ms"] / a["latency_ms"] for a, b in zip(calm, slow)])
+    assert (raw > 1.5).all() and (np.abs(restated - 1) < 0.2).all()
+    assert norm.drifts[-1] / norm.drifts[0] > 1.5
+    before = calm[0]["latency_ms"]
+    factor = norm.rescale([calm, slow])  # in place: onto the median state of the chunks measured
+    assert factor == pytest.approx(float(np.median(norm.drifts)))
+    assert calm[0]["latency_ms"] == pytest.approx(before * factor)
