@@ -23,6 +23,7 @@ import torch
 
 from nag.config import Params
 from nag.errors import NagError
+from nag.infer import InfeasibleError
 from nag.latency.drift import Drift, measure_beside_probes, stale_message
 from nag.latency.meter import MeterSettings
 from nag.platforms import Platform
@@ -100,9 +101,13 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
                            float(platform.latency([r["arch_obj"]])[0])) * (1 - 5e-3)
             if asked[i] < platform.cheapest:
                 continue  # nothing smaller to try: the next round measures the same pick and stops
-            choice = generated.choose([asked[i]], zero_query=True)[0][0]
+            try:
+                choice = generated.choose([asked[i]], zero_query=True)[0][0]
+            except InfeasibleError:
+                continue  # the generator samples nothing that small: the same pick again, then stop
             rows[i] = {**generated.describe(choice), "budget_ms": r["budget_ms"], "arch_obj": choice.arch,
-                       "delivery": r["delivery"], **{k: r[k] for k in ("interpolated", "extra") if k in r}}
+                       "margin_ms": r["budget_ms"] - choice.latency, "delivery": r["delivery"],
+                       **{k: r[k] for k in ("interpolated", "extra") if k in r}}
     if pending:
         i = pending[0]
         tries = rows[i]["delivery"]

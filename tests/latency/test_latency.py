@@ -121,6 +121,13 @@ def test_imported_platform_predicts_every_arch(tmp_path, five_archs):
     model = LatencyModel.load(tmp_path / "gpu.pkl")
     _, archs = load_archs(five_archs, FIVE)
     assert np.allclose(model.predict(FIVE, archs), df["latency_ms"])
+    # its error model: the held-out rows, a bound never under the estimate
+    assert len(model.error.residuals["predicted"]) == 60 == len(m["calibration"]["predicted"]["measured"])
+    assert (model.predict_bound(FIVE, archs, 0.9) >= model.predict(FIVE, archs)).all()
+    from nag.platforms import Feasibility, table_platform
+
+    p = table_platform(plat, FIVE, df, model, feasibility=Feasibility("bound", 0.9))
+    assert (p.bound(archs) >= p.estimate(archs)).all() and p.latency is p.bound
     off = PlatformConfig("gpu", kind="imported", file=str(csv), resolution=512)
     with pytest.raises(ValueError, match="outside the measured"):
         run_latency(off, CFG, FIVE, five_archs, tmp_path / "x.parquet", tmp_path / "x.pkl")
@@ -159,3 +166,18 @@ def test_noisy_measurements_are_measured_again_and_pooled():
     out = remeasure_noisy(items, records, "cpu-torch", FAST, max_spread=0.25, tries=1)
     assert out[0] is records[0]  # a steady record is kept as it was
     assert len(out[1]["round_min_ms"]) == 4 and out[1]["rounds"] == 4
+
+
+def test_a_benchmark_table_is_its_own_bound(tmp_path):
+    """A table's values are the measurement: its bound is its latency, at any confidence."""
+    from conftest import BENCH
+
+    from nag.platforms import Feasibility, resolve
+
+    cfg = PlatformConfig("t", kind="benchmark", file=str(BENCH / "nb201.csv"), device="pixel3")
+    m = run_latency(cfg, CFG, None, None, tmp_path / "lat.parquet", tmp_path / "t.pkl")
+    model = LatencyModel.load(tmp_path / "t.pkl")
+    assert model.error.residuals == {} and m["calibration"] == {}
+    p = resolve(cfg, feasibility=Feasibility("bound", 0.99))
+    archs = p.table.archs[:50]
+    assert np.array_equal(p.bound(archs), p.estimate(archs))
