@@ -27,6 +27,9 @@ def project(tmp_path_factory):
                  "max_spread": 2.0, "max_mape": 50.0},  # tiny sub-ms networks on a shared machine
         finetune={"budgets": 2, "images_per_epoch": 32, "batch_size": 16, "calib_images": 16,
                   "onnx_check_images": 8},
+        # 30 networks: the default 5th-percentile budget is the second-cheapest network, which leaves no
+        # smaller fallback when this shared host swings by tens of percent (CI once measured 10 % over)
+        budgets={"k": 4, "lo_pct": 30, "hi_pct": 95},
     )
     res = subprocess.run(["dvc", "repro"], cwd=root, capture_output=True, text=True, timeout=1500)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
