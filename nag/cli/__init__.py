@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import typer
 
-from nag.cli import stages, user
+from nag.cli import devices, stages, user
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="NAG: the most accurate architecture that fits a latency budget, per device.")
 stages.register(app)
+devices.register(app, user.benchmark_app)
 user.register(app)
 
 

@@ -1,0 +1,181 @@
+"""Few-shot devices over every NAS-Bench-201 device column, leave-one-hardware-out: the transfer latency
+model's figures for N ∈ {5, 10, 20, 50, 100} measured architectures (the measurement plan's, and as many
+random ones), seeds 0–2; NAG trained on the N-row device (``--nag-n``, default N = 10) and judged on the
+true latency, beside NAG on the full true column (reused from ``benchmarks/nb201_devices.py``'s runs where
+they exist with the same settings, else run here). Writes ``reports/benchmarks/fewshot.json``, a table
+(``fewshot.md``) and a plot (``fewshot.png``: Spearman and regret vs N).
+
+    python benchmarks/fewshot_devices.py --workers 2                        # the whole sweep
+    python benchmarks/fewshot_devices.py --metrics acc_cifar10 --workers 2  # one metric
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+OUT = ROOT / "reports/benchmarks"
+RUNS = OUT / "fewshot_runs"
+FULL_RUNS = OUT / "nb201_rfgbr_3seeds/runs"  # benchmarks/nb201_devices.py, same params (M = 1,000)
+NS = (5, 10, 20, 50, 100)
+TABLE = str(ROOT / "data/benchmarks/nb201.csv")
+
+
+def _run(device: str, metric: str, n: int, seed: int, nag: bool) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from nag.atomic import write_json
+    from nag.bench_fewshot import run_fewshot_benchmark
+    from nag.config import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    path = RUNS / f"{device}_{metric}_n{n}_s{seed}{'' if nag else '_lat'}.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    full = FULL_RUNS / f"{device}_{metric}_m1000_s{seed}.json"
+    full = json.loads(full.read_text())["methods"]["nag"] if nag and full.is_file() else None
+    rep = run_fewshot_benchmark(params, TABLE, device, n, seed, TABLE, metric, nag=nag, full=full,
+                                progress=False)
+    write_json(path, rep)
+    return rep
+
+
+def summarise(reports: list[dict]) -> dict:
+    out = {}
+    for n in sorted({r["measured"] for r in reports}):
+        rows = [r for r in reports if r["measured"] == n]
+        cell = {"runs": len(rows)}
+        for how in ("plan", "random"):
+            cell[how] = {k: float(np.mean([r[f"latency_{how}"][k] for r in rows]))
+                         for k in ("spearman", "mape", "within_10pct", "bound_coverage")}
+            cell[how]["spearman_min"] = float(min(r[f"latency_{how}"]["spearman"] for r in rows))
+        for key in ("nag_fewshot", "nag_full_column"):
+            for metric in sorted({r["metric"] for r in rows if key in r}):
+                got = [r[key] for r in rows if key in r and r["metric"] == metric]
+                cell[f"{key}_{metric}"] = {k: float(np.mean([g[k] for g in got]))
+                                           for k in ("mean_regret_pp", "satisfaction_rate")}
+                cell[f"{key}_{metric}"]["runs"] = len(got)
+                if key == "nag_fewshot":  # closed loop: picks measured, the model refitted, asked again
+                    cell[f"{key}_{metric}"]["rounds"] = [
+                        {k: float(np.mean([g["rounds"][i][k] for g in got]))
+                         for k in ("measured", "mean_regret_pp", "satisfaction_rate")}
+                        for i in range(min(len(g["rounds"]) for g in got))]
+        out[str(n)] = cell
+    return out
+
+
+def per_device(reports: list[dict], n: int) -> dict:
+    out = {}
+    for d in sorted({r["device"] for r in reports}):
+        rows = [r for r in reports if r["device"] == d and r["measured"] == n]
+        out[d] = {"spearman": float(np.mean([r["latency_plan"]["spearman"] for r in rows])),
+                  "within_10pct": float(np.mean([r["latency_plan"]["within_10pct"] for r in rows])),
+                  "bound_coverage": float(np.mean([r["latency_plan"]["bound_coverage"] for r in rows]))}
+        nag = [r["nag_fewshot"] for r in rows if "nag_fewshot" in r]
+        if nag:
+            out[d]["nag_regret_pp"] = float(np.mean([g["mean_regret_pp"] for g in nag]))
+            out[d]["nag_satisfaction"] = float(np.mean([g["satisfaction_rate"] for g in nag]))
+            out[d]["full_regret_pp"] = float(np.mean([r["nag_full_column"]["mean_regret_pp"] for r in rows
+                                                      if "nag_full_column" in r]))
+    return out
+
+
+def plot(summary: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = [int(n) for n in summary]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    for how, style in (("plan", "o-"), ("random", "s--")):
+        a.plot(ns, [summary[str(n)][how]["spearman"] for n in ns], style, label=f"{how} picks")
+    a.axhline(0.932, color="grey", ls=":", label="HELP, N = 10 (its 6 devices)")
+    a.set(xscale="log", xlabel="measured architectures N", ylabel="Spearman (all cells)",
+          title="transfer latency model, leave-one-hardware-out")
+    a.legend()
+    for key, style in (("nag_fewshot", "o-"), ("nag_full_column", "k--")):
+        for metric in ("acc_cifar10", "acc_cifar100"):
+            pts = [(n, summary[str(n)][f"{key}_{metric}"]["mean_regret_pp"]) for n in ns
+                   if f"{key}_{metric}" in summary[str(n)]]
+            if pts:
+                b.plot(*zip(*pts), style, label=f"{key} {metric}")
+    b.set(xscale="log", xlabel="measured architectures N", ylabel="mean regret vs true oracle (pp)",
+          title="NAG judged on the true latency")
+    b.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def table(summary: dict, devices: dict) -> str:
+    nan = float("nan")
+    lines = ["| N | Spearman plan | Spearman random | within ±10 % plan | coverage plan | NAG regret (c10) | "
+             "NAG satisfied (c10) | full-column regret (c10) |", "|---|---|---|---|---|---|---|---|"]
+    for n, c in summary.items():
+        f, full = c.get("nag_fewshot_acc_cifar10", {}), c.get("nag_full_column_acc_cifar10", {})
+        lines.append(f"| {n} | {c['plan']['spearman']:.3f} | {c['random']['spearman']:.3f} | "
+                     f"{c['plan']['within_10pct']:.0%} | {c['plan']['bound_coverage']:.0%} | "
+                     f"{f.get('mean_regret_pp', nan):.3f} | {f.get('satisfaction_rate', nan):.1%} | "
+                     f"{full.get('mean_regret_pp', nan):.3f} |")
+    lines += ["", "| closed loop (N + the picks measured) | metric | measured | regret (pp) | satisfied |",
+              "|---|---|---|---|---|"]
+    for n, c in summary.items():
+        for key, v in c.items():
+            for i, r in enumerate(v.get("rounds", []) if key.startswith("nag_fewshot") else []):
+                lines.append(f"| N = {n}, round {i} | {key[len('nag_fewshot_'):]} | {r['measured']:.1f} | "
+                             f"{r['mean_regret_pp']:.3f} | {r['satisfaction_rate']:.1%} |")
+    lines += ["", "| device (N = 10) | Spearman | within ±10 % | coverage | NAG regret | NAG satisfied |",
+              "|---|---|---|---|---|---|"]
+    for d, v in devices.items():
+        lines.append(f"| {d} | {v['spearman']:.3f} | {v['within_10pct']:.0%} | {v['bound_coverage']:.0%} | "
+                     f"{v.get('nag_regret_pp', nan):.3f} | {v.get('nag_satisfaction', nan):.0%} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ns", type=int, nargs="+", default=list(NS))
+    ap.add_argument("--nag-n", type=int, nargs="*", default=[10], help="N at which NAG is trained too")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--metrics", nargs="+", default=["acc_cifar10", "acc_cifar100"])
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    from tqdm import tqdm
+
+    from nag.atomic import write_json
+    from nag.data.benchmarks import load_nb201
+
+    devices = list(load_nb201(TABLE).devices)
+    jobs = [(d, m, n, s, n in args.nag_n) for d in devices for n in args.ns for s in args.seeds
+            for m in (args.metrics if n in args.nag_n else args.metrics[:1])]
+    RUNS.mkdir(parents=True, exist_ok=True)
+    reports = []
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = [pool.submit(_run, *j) for j in jobs]
+        for f in tqdm(as_completed(futures), total=len(futures), desc="few-shot runs"):
+            reports.append(f.result())
+    # latency figures do not depend on the metric: count each (device, N, seed) once
+    lat = {(r["device"], r["measured"], r["seed"]): r for r in reports}
+    summary = summarise(list(lat.values()))
+    for n, cell in summarise([r for r in reports if "nag_fewshot" in r]).items():
+        summary[n].update({k: v for k, v in cell.items() if k.startswith("nag_")})
+    devs = per_device(reports, 10)
+    write_json(OUT / "fewshot.json", {"summary": summary, "per_device_n10": devs, "seeds": args.seeds,
+                                      "devices": devices, "metrics": args.metrics})
+    (OUT / "fewshot.md").write_text(table(summary, devs))
+    plot(summary, OUT / "fewshot.png")
+    print(table(summary, devs))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""``nag benchmark fewshot``: a device known from N measurements, judged on its whole true column.
+
+The device's true latency is column ``lat_D`` of an NB201-schema table. Only the N architectures the
+measurement plan (:func:`nag.latency.transfer.measurement_plan`) picks are "measured" (read from the table
+and counted); the reference devices are the ``lat_*`` columns of a reference table **minus every column of
+D's hardware** (all its batch sizes). The transfer model (:class:`nag.latency.transfer.TransferModel`)
+predicts every cell; its out-of-fold residuals give the bound at ``latency.confidence``.
+
+Reported: the latency model's Spearman, MAPE and share within ±10 % over all the table's networks, the
+bound's coverage, the same figures for N random picks (what the plan buys); then NAG trained (M cells, as
+``nag benchmark nb201``) on the device's *predicted* latency (``infer.feasibility``: the bound by default)
+and judged on the *true* latency (mean regret vs the true oracle, satisfaction), beside NAG trained on
+the full true column.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from nag.archdata import Lookup, QueryCounter
+from nag.bench_nb201 import EVAL_PCT, run_nb201_benchmark
+from nag.budget import make_budgets
+from nag.config import DatasetConfig, Params, PlatformConfig
+from nag.data.benchmarks import load_nb201
+from nag.latency.bound import conformal_quantile
+from nag.latency.transfer import TransferError, TransferModel, measurement_plan, references_for
+from nag.pareto import best_under_budget
+from nag.platforms import TablePlatform, resolve
+
+
+def reference_matrix(reference: str, device: str, arch_ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Log latency (cells × references) of ``arch_ids`` on the reference table's devices that are not
+    ``device``'s hardware, and their names."""
+    ref = load_nb201(reference)
+    names = references_for(device, sorted({*ref.devices, device}))
+    names = [d for d in ref.devices if d in names]
+    if not names:
+        raise TransferError(f"{reference} has no device column outside the hardware of {device!r} to "
+                            f"transfer from; give --reference a table with other devices")
+    pos = {a: i for i, a in enumerate(ref.frame["arch_id"])}
+    missing = [a for a in arch_ids if a not in pos]
+    if missing:
+        raise TransferError(f"{reference} lacks {len(missing)} of the table's architectures (e.g. "
+                            f"{missing[0]}); the reference table must cover every cell")
+    rows = np.array([pos[a] for a in arch_ids])
+    lat = np.column_stack([ref.latency(d)[rows] for d in names])
+    return np.log(np.clip(lat, 1e-6, None)), names
+
+
+def latency_figures(true: np.ndarray, pred: np.ndarray, bound: np.ndarray) -> dict:
+    rel = np.abs(pred - true) / true
+    return {"spearman": float(spearmanr(true, pred).statistic), "mape": float(100 * rel.mean()),
+            "within_10pct": float((rel <= 0.10).mean()), "bound_coverage": float(np.mean(true <= bound)),
+            "bound_margin_pct": float(100 * np.mean(bound / pred - 1))}
+
+
+def fit_device(R: np.ndarray, A: np.ndarray, y: np.ndarray, rows: np.ndarray, confidence: float,
+               seed: int) -> tuple[np.ndarray, np.ndarray, TransferModel]:
+    """(estimate, bound, model) of every cell from the measured ``rows`` of true latency ``y``; a measured
+    cell's estimate and bound are its measurement."""
+    model = TransferModel.fit(R[rows], np.log(y[rows]), A[rows], seed)
+    est = np.exp(model.predict(R, A))
+    q = max(conformal_quantile(model.residuals, confidence), 0.0)
+    bound = est * np.exp(q)
+    est[rows], bound[rows] = y[rows], y[rows]
+    return est, bound, model
+
+
+@dataclass
+class FewShotDevice:
+    """A table device known only at the ``rows`` it measured (indices into the table's networks ``net``)."""
+
+    truth: TablePlatform
+    net: np.ndarray
+    R: np.ndarray
+    A: np.ndarray
+    confidence: float
+    feasibility: str
+    seed: int
+
+    def platform(self, rows: np.ndarray) -> tuple[TablePlatform, TransferModel]:
+        y = self.truth.latency.values[self.net]
+        est, bound, model = fit_device(self.R, self.A, y, rows, self.confidence, self.seed)
+        lookups = []
+        for what, v in (("estimate", est), ("bound", bound)):
+            full = np.full(len(self.truth.latency.values), np.inf)
+            full[self.net] = v
+            lookups.append(Lookup(self.truth.table.archs, full, f"{what} from {len(rows)} rows",
+                                  missing=np.inf))
+        estimate, upper = lookups
+        sim = TablePlatform(self.truth.config, self.truth.space,
+                            upper if self.feasibility == "bound" else estimate, self.truth.accuracy,
+                            estimate=estimate, bound=upper, table=self.truth.table)
+        return sim, model
+
+
+def _judge(truth: TablePlatform, sim: TablePlatform, budgets: np.ndarray, choices, oracle: np.ndarray,
+           measured: int, queries: int) -> dict:
+    archs = [c.arch for c in choices]
+    a, t = truth.accuracy(archs), truth.latency(archs)
+    answered = np.array([c.budget for c in choices])
+    return {"mean_regret_pp": float(np.mean(oracle[np.isin(budgets, answered)] - a)),
+            "satisfaction_rate": float(np.mean(t <= answered)), "budgets_answered": len(choices),
+            "budgets": int(len(budgets)), "measured": measured, "queries": queries,
+            "per_budget": [{"budget_ms": float(c.budget), "true_latency_ms": float(x), "accuracy": float(y),
+                            "predicted_ms": float(sim.estimate([c.arch])[0]),
+                            "bound_ms": float(sim.bound([c.arch])[0])} for c, x, y in zip(choices, t, a)]}
+
+
+def nag_on(dev: FewShotDevice, rows: np.ndarray, params: Params, budgets: np.ndarray, train_size: int,
+           loop: int, progress: bool) -> dict:
+    """NAG trained and asked on the device known at ``rows``, judged on its true latency; then ``loop``
+    rounds of the closed loop: the picks not yet measured are measured (counted), the latency model is
+    refitted and the same generator asked again. ``rounds[0]`` is the answer from ``rows`` alone."""
+    from nag.acc_predictor import fit_accuracy_predictor
+    from nag.evaluator import train_evaluator
+    from nag.generator import train_generator
+    from nag.infer import generate_many, make_score
+
+    t0 = time.perf_counter()
+    truth = dev.truth
+    sim, _ = dev.platform(rows)
+    data, _ = sim.make_dataset(DatasetConfig(train_size, dev.seed))
+    trained = make_budgets(data.lat, params.budgets.k, params.budgets.lo_pct, params.budgets.hi_pct)
+    evaluator, _ = train_evaluator(data, trained, params.evaluator, progress)
+    generator, _ = train_generator(data.space, evaluator, params.generator, progress)
+    predictor, rep = fit_accuracy_predictor(data.features, data.acc, (params.infer.predictor,), dev.seed)
+    score = make_score(params.infer.rank_by, evaluator, predictor, data.space)
+    train_seconds = time.perf_counter() - t0
+    acc_all, lat_all = truth.accuracy.values, truth.latency.values
+    oracle = acc_all[best_under_budget(acc_all, lat_all, budgets)]
+    pos = {truth.table.archs[i].arch_id: k for k, i in enumerate(dev.net)}
+    counter = QueryCounter(sim.accuracy, data.archs)
+    rounds, choices = [], []
+    for r in range(loop + 1):
+        if r:
+            new = {pos[c.arch.arch_id] for c in choices} - set(rows.tolist())
+            rows = np.concatenate([rows, np.array(sorted(new), dtype=np.int64)])
+            sim, _ = dev.platform(rows)
+        fits = budgets[budgets >= sim.latency.min]
+        choices = generate_many(generator, data.space, fits, sim.latency, params.infer, score, counter,
+                                cheapest=sim.latency.min, known=(data.archs, data.acc, data.lat),
+                                known_margin=rep["heldout"]["rmse"])
+        rounds.append(_judge(truth, sim, budgets, choices, oracle, len(rows), counter.queries))
+    return {**rounds[0], "train_seconds": train_seconds, "rounds": rounds}
+
+
+def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int, seed: int = 0,
+                          reference: str = "data/benchmarks/nb201.csv", metric: str = "acc_cifar10",
+                          train_size: int = 1000, nag: bool = True, full: dict | None = None,
+                          loop: int = 2, progress: bool = True) -> dict:
+    """The figures above for one device, N and seed; ``full``: NAG on the full column, already run (the
+    ``methods["nag"]`` of ``nag benchmark nb201`` with the same settings), else it is run here."""
+    truth = resolve(PlatformConfig(f"nb201-{device}", file=table, device=device, metric=metric))
+    lat = truth.latency.values
+    net = np.flatnonzero(np.isfinite(lat) & (lat > 0))  # cells that are networks
+    archs = [truth.table.archs[i] for i in net]
+    R, refs = reference_matrix(reference, device, [a.arch_id for a in archs])
+    A = truth.space.features_batch(archs)
+    y = lat[net]
+    conf = params.latency.confidence
+    out = {"device": device, "metric": metric, "seed": seed, "measured": measured, "confidence": conf,
+           "references": refs, "feasibility": params.infer.feasibility, "train_size": train_size}
+    picks = {"plan": measurement_plan(R, measured, seed),
+             "random": np.random.default_rng(seed).choice(len(net), measured, replace=False)}
+    for how, rows in picks.items():
+        t0 = time.perf_counter()
+        est, bound, model = fit_device(R, A, y, rows, conf, seed)
+        out[f"latency_{how}"] = {**latency_figures(y, est, bound), "model": model.report,
+                                 "fit_seconds": time.perf_counter() - t0}
+        if how == "plan":
+            out["measured_arch_str"] = [truth.space.to_string(archs[i]) for i in rows]
+    if not nag:
+        return out
+    dev = FewShotDevice(truth, net, R, A, conf, params.infer.feasibility, seed)
+    budgets = make_budgets(y, 10, *EVAL_PCT)
+    out["budgets_ms"] = budgets.tolist()
+    out["nag_fewshot"] = nag_on(dev, picks["plan"], params, budgets, train_size, loop, progress)
+    if full is None:
+        full = run_nb201_benchmark(truth, params, train_size, seed, progress)["methods"]["nag"]
+    out["nag_full_column"] = {k: full[k] for k in ("mean_regret_pp", "satisfaction_rate", "queries")}
+    return out

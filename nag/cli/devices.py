@@ -1,0 +1,137 @@
+"""Few-shot device commands: ``nag measure-plan`` (which architectures a new device should measure first)
+and ``nag benchmark fewshot`` (a device known from N measurements, judged on its whole true column)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from nag.cli.common import PARAMS, fail, read_params, user_errors
+
+BENCH = Path("data/benchmarks/nb201.csv")
+
+
+def _nb201_plan(cfg, n: int, seed: int) -> tuple[list[dict], list[str]]:
+    """Plan rows (``arch_str``, empty ``latency_ms``) over the cells of a platform's NB201 table, the
+    table's device columns (minus the platform's own hardware) as references."""
+    import numpy as np
+
+    from nag.bench_fewshot import reference_matrix
+    from nag.latency.transfer import measurement_plan
+    from nag.platforms import resolve
+    from nag.spaces.nb201 import NB201Space
+
+    plat = resolve(cfg)
+    space = NB201Space()
+    cells = [a for a in plat.table.archs if space.sees_input(a)]
+    R, refs = reference_matrix(cfg.file, cfg.device, [a.arch_id for a in cells])
+    rows = measurement_plan(R, n, seed)
+    order = np.argsort(R[rows].mean(1))
+    return [{"arch_str": space.to_string(cells[i]), "latency_ms": ""} for i in rows[order]], refs
+
+
+def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[str]]:
+    """Plan rows (OFA ``ks``, ``e``, ``d``, ``resolution``, empty ``latency_ms``) over the platform's
+    sampled architectures, every other mbv3 platform's latency table as references."""
+    import numpy as np
+    import pandas as pd
+
+    from nag.latency.transfer import TransferError, measurement_plan
+    from nag.layout import ARCHS, PREPARED, PlatformLayout
+    from nag.supernet.archs import load_archs
+    from nag.supernet.data import make_space
+
+    space = make_space(params.supernet, PREPARED)
+    df, archs = load_archs(ARCHS, space)
+    refs, cols = [], []
+    for p in params.platforms:
+        path = PlatformLayout.of(p.name).latency
+        if p.name == name or p.kind == "benchmark" or not path.is_file():
+            continue
+        lat = pd.read_parquet(path).set_index("arch_id")["latency_ms"]
+        if df["arch_id"].isin(lat.index).all():
+            refs.append(p.name)
+            cols.append(np.log(lat.loc[df["arch_id"]].to_numpy()))
+    if not refs:
+        raise TransferError("no mbv3 platform's latency table covers the sampled architectures yet: run "
+                            "`dvc repro latency@cpu-torch` first (a reference device to plan from)")
+    rows = measurement_plan(np.column_stack(cols), n, seed)
+    out = []
+    for i in rows:
+        ofa = space.to_ofa(archs[i])
+        out.append({**{k: " ".join(map(str, ofa[k])) for k in ("ks", "e", "d")},
+                    "resolution": space.macro.input_size, "latency_ms": ""})
+    return out, refs
+
+
+def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
+    """Add ``measure-plan`` to ``app`` and ``fewshot`` to ``benchmark_app``."""
+
+    @app.command("measure-plan")
+    def measure_plan(
+        name: str = typer.Option(..., "--platform", "-p",
+                                 help="a platform of the space to plan for (not a reference itself)"),
+        n: int = typer.Option(10, "--n", help="architectures to measure"),
+        seed: int = typer.Option(0),
+        out: Path = typer.Option(None, "--out", help="CSV to write (default: print it)"),
+        params: Path = PARAMS,
+    ) -> None:
+        """Which architectures a new device should measure first: spread over the latency the known devices
+        give them (not random), as a measurement file with an empty latency_ms column to fill in."""
+        import pandas as pd
+
+        from nag.atomic import write_with
+
+        with user_errors():
+            cfg = read_params(params)
+            pc = cfg.platform(name)
+            rows, refs = (_nb201_plan(pc, n, seed) if pc.kind == "benchmark"
+                          else _mbv3_plan(cfg, name, n, seed))
+        text = pd.DataFrame(rows).to_csv(index=False)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            write_with(out, lambda tmp: tmp.write_text(text))
+            typer.echo(f"wrote {out}: {len(rows)} architectures to measure (references: {', '.join(refs)}); "
+                       f"fill in latency_ms and add it: python -m flows.devices add NAME {out}", err=True)
+
+    @benchmark_app.command("fewshot")
+    def benchmark_fewshot(
+        device: str = typer.Option(..., help="device column (lat_<device>) of the table: its true latency"),
+        measured: int = typer.Option(10, help="N: architectures the measurement plan lets it measure"),
+        seed: int = typer.Option(0),
+        table: Path = typer.Option(BENCH, help="NB201-schema CSV holding the device's true latency"),
+        reference: Path = typer.Option(BENCH, help="NB201-schema CSV whose lat_* columns are the known "
+                                                    "devices (the device's own hardware left out)"),
+        metric: str = typer.Option("acc_cifar10", help="accuracy column"),
+        train_size: int = typer.Option(1000, help="M: architectures NAG trains on"),
+        latency_only: bool = typer.Option(False, "--latency-only", help="the latency figures, no NAG"),
+        out_dir: Path = typer.Option(Path("reports/benchmarks/fewshot")),
+        params: Path = PARAMS,
+    ) -> None:
+        """A device known from N measurements: transfer latency model figures and NAG on its true latency."""
+        from nag.atomic import write_json
+        from nag.bench_fewshot import run_fewshot_benchmark
+
+        try:
+            with user_errors(KeyError):
+                cfg = read_params(params)
+                rep = run_fewshot_benchmark(cfg, str(table), device, measured, seed, str(reference), metric,
+                                            train_size, nag=not latency_only)
+        except ValueError as exc:
+            fail(exc)
+        path = out_dir / f"{device}_{metric}_n{measured}_s{seed}.json"
+        write_json(path, rep)
+        for how in ("plan", "random"):
+            f = rep[f"latency_{how}"]
+            typer.echo(f"latency ({how:6s} {measured} rows): Spearman {f['spearman']:.3f}  "
+                       f"MAPE {f['mape']:.1f} %  within ±10 % {f['within_10pct']:.0%}  "
+                       f"bound coverage {f['bound_coverage']:.0%}  "
+                       f"[{f['model']['chosen']}]")
+        for key in ("nag_fewshot", "nag_full_column"):
+            if key in rep:
+                m = rep[key]
+                typer.echo(f"{key:16s} regret {m['mean_regret_pp']:.3f} pp  satisfied on true latency "
+                           f"{m['satisfaction_rate']:.0%}")
+        typer.echo(f"wrote {path}")
