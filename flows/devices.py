@@ -6,6 +6,14 @@ an ``imported`` platform. Any failure — a bad file, a name that is taken — c
 
 ``--column lat_x`` takes one device column out of a multi-device table such as
 ``data/benchmarks/ofa_gpu_latency.csv`` (columns ks, e, d, r, lat_*).
+
+A file with an ``arch_str`` column (NAS-Bench-201 cells, as ``nag measure-plan`` writes them) is a
+NAS-Bench-201 device: declared under ``table_platforms:`` with ``table: data/benchmarks/nb201.csv``, whose
+devices its latency is transferred from — ``latency.min_measured`` (10) rows are enough. An mbv3 device's
+predictor is fitted on its own rows: it needs at least :data:`MBV3_MIN_ROWS`.
+
+``append_measurements`` adds a file's rows to an existing imported device (the inbox does, for a file
+named after one): duplicates of rows it has are dropped, a conflicting latency refuses the file.
 """
 
 from __future__ import annotations
@@ -17,13 +25,14 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from flows.validate import describe_failures, measurement_expectations, run_suite
+from flows.validate import MBV3_MIN_ROWS, describe_failures, measurement_expectations, run_suite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Add a device from its own latency measurements: the file is validated (Great "
                        "Expectations), copied to data/devices/NAME.csv and only then declared in params.yaml "
                        "as an imported platform; any failure changes nothing.")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+NB201_TABLE = "data/benchmarks/nb201.csv"
 
 
 class DeviceError(ValueError):
@@ -46,6 +55,8 @@ def table_column(path: Path, column: str) -> pd.DataFrame:
     if column not in df.columns:
         lat = [c for c in df.columns if c.startswith("lat_")]
         raise DeviceError(f"{path} has no column {column!r}; its latency columns: {lat}")
+    if "arch_str" in df.columns:  # an NB201-schema table
+        return pd.DataFrame({"arch_str": df["arch_str"], "latency_ms": df[column]})
     missing = [c for c in ("ks", "e", "d") if c not in df.columns]
     if missing:
         raise DeviceError(
@@ -75,25 +86,79 @@ def _append_to(lines: list[str], key: str, block: list[str]) -> list[str]:
     return lines[:end] + block + lines[end:]
 
 
-def _insert_platform(text: str, name: str, entry: dict) -> str:
-    """``text`` (params.yaml) with ``name: entry`` appended to the supernet-backed platforms (the
-    ``supernet_platforms:`` mapping, and ``platforms:`` too where that is a plain mapping rather than the
+def _insert_platform(text: str, name: str, entry: dict, group: str = "supernet_platforms") -> str:
+    """``text`` (params.yaml) with ``name: entry`` appended to ``group`` (the ``supernet_platforms:`` or
+    ``table_platforms:`` mapping, and ``platforms:`` too where that is a plain mapping rather than the
     merge of the two types; a file without the groups: its plain ``platforms:``), comments kept."""
     block = [f"  {name}:"] + [f"    {k}: {v}" for k, v in entry.items()]
     lines = text.splitlines()
-    grouped = bool(re.search(r"(?m)^supernet_platforms:", text))
+    grouped = bool(re.search(r"(?m)^(supernet|table)_platforms:", text))
     if grouped:
-        lines = _append_to(lines, "supernet_platforms", block)
+        lines = _append_to(lines, group, block)
     if not grouped or not re.search(r"(?m)^platforms:\s*(#.*)?\n\s+<<:", text):
         lines = _append_to(lines, "platforms", block)
     return "\n".join(lines) + "\n"
+
+
+def parse_file(source: Path, frame: pd.DataFrame | None, min_rows: int) -> tuple[pd.DataFrame, bool]:
+    """(the parsed measurements, whether they are NAS-Bench-201 cells); too few rows: say how many more."""
+    from nag.data.benchmarks import TableError, read_csv_table
+    from nag.fewshot.table_device import read_nb201_measurements
+    from nag.latency.predictor import imagenet_space, read_measurements
+
+    if frame is None:
+        try:
+            frame = read_csv_table(source)
+        except TableError as exc:
+            raise DeviceError(f"{exc}: no measurements to use") from None
+    nb201 = "arch_str" in frame.columns
+    parsed = (read_nb201_measurements(source, frame) if nb201
+              else read_measurements(source, imagenet_space(), frame))
+    need = min_rows if nb201 else max(min_rows, MBV3_MIN_ROWS)
+    if len(parsed) < need:
+        more = need - len(parsed)
+        why = "" if nb201 else "an mbv3 device is fitted on its own rows; "
+        raise DeviceError(f"{source}: {len(parsed)} measured architecture(s); measure at least {more} more "
+                          f"({why}nag measure-plan -p <a platform of that space> --n {more} says which)")
+    return parsed, nb201
+
+
+def append_measurements(name: str, source: Path, params_path: Path = Path("params.yaml")) -> dict:
+    """Add ``source``'s rows to imported device ``name``'s file (temp file, then rename): rows it already
+    has are dropped, a conflicting latency for the same architecture refuses the whole file. Returns
+    ``{"platform", "file", "added", "duplicates", "rows"}``."""
+    from nag.config import load_params
+    from nag.data.benchmarks import TableError, read_csv_table
+
+    plat = load_params(params_path).platform(name)
+    if plat.kind != "imported":
+        raise DeviceError(f"platform {name!r} is {plat.kind}, not an imported device: its measurements "
+                          f"cannot be appended; name the file after a new device")
+    target = params_path.resolve().parent / plat.file
+    try:
+        old, new = read_csv_table(target), read_csv_table(source)
+    except TableError as exc:
+        raise DeviceError(f"{exc}: no measurements to append") from None
+    if set(new.columns) != set(old.columns):
+        raise DeviceError(f"{source}: columns {sorted(new.columns)} differ from {target}'s "
+                          f"{sorted(old.columns)}; write the new rows in the same format")
+    merged = pd.concat([old, new[old.columns]], ignore_index=True)
+    parsed, _ = parse_file(source, merged, 1)  # conflicting duplicates are refused here, naming the file
+    added = len(parsed) - len(parse_file(target, old, 1)[0])
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        merged.drop_duplicates().to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return {"platform": name, "file": str(plat.file), "added": int(added),
+            "duplicates": int(len(new) - added), "rows": int(len(parsed))}
 
 
 def add_device(name: str, source: Path, column: str | None = None, resolution: int = 0,
                params_path: Path = Path("params.yaml"), devices_dir: Path = Path("data/devices")) -> dict:
     """Validate ``source`` and register it as platform ``name``; returns the validation report."""
     from nag.config import ConfigError, load_params
-    from nag.latency.predictor import imagenet_space, read_measurements
 
     if not NAME_RE.match(name):
         raise DeviceError(f"device name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 63)")
@@ -115,8 +180,8 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
     try:
         # parse the user's file itself, so every message names it (the copy is written only once it passed)
         frame = table_column(source, column) if column else None
-        parsed = read_measurements(source, imagenet_space(), frame)
-        results = run_suite(f"measurements_{name}", parsed, measurement_expectations(params.latency))
+        parsed, nb201 = parse_file(source, frame, params.latency.min_measured)
+        results = run_suite(f"measurements_{name}", parsed, measurement_expectations(params.latency, nb201))
         report = {"platform": name, "kind": "imported", "success": all(r["success"] for r in results),
                   "n_expectations": len(results), "n_failed": sum(not r["success"] for r in results),
                   "failed": [r for r in results if not r["success"]], "results": results}
@@ -126,9 +191,12 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
         root = params_path.resolve().parent
         file = target.resolve().relative_to(root) if target.resolve().is_relative_to(root) else target
         entry = {"kind": "imported", "file": Path(file).as_posix()}
+        if nb201:
+            entry.update({"table": NB201_TABLE, "metric": "acc_cifar10"})
         if resolution:
             entry["resolution"] = resolution
-        staged.write_text(_insert_platform(params_path.read_text(), name, entry))
+        group = "table_platforms" if nb201 else "supernet_platforms"
+        staged.write_text(_insert_platform(params_path.read_text(), name, entry, group))
         try:
             load_params(staged).platform(name)  # the edited file must parse and hold the new platform
         except ConfigError as exc:
@@ -158,7 +226,8 @@ def _root() -> None:
 def add(
     name: str = typer.Argument(..., help="platform name (lower-case, e.g. pixel7-tflite)"),
     file: Path = typer.Argument(
-        ..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]"
+        ..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]; or "
+                  "arch_str, latency_ms (NAS-Bench-201 cells)"
     ),
     column: str = typer.Option(
         None, help="take this latency column of a multi-device table (e.g. lat_2080ti_1)"

@@ -56,7 +56,8 @@ def load_bundle(artifacts: dict[str, str]):
     cfg = json.loads(Path(artifacts["bundle"]).read_text())
     params = params_from_dict(cfg["params"], "bundled params")
     plat = params.platform(cfg["platform"])
-    space = NB201Space() if plat.kind == "benchmark" else MBV3Space(make_macro(params.supernet, cfg["meta"]))
+    space = (NB201Space() if plat.group == "table_platforms"
+             else MBV3Space(make_macro(params.supernet, cfg["meta"])))
     table = read_latency_table(Path(artifacts["latency"]), plat.name)
     return params, table_platform(plat, space, table, LatencyModel.load(artifacts["latency_model"]),
                                   feasibility=Feasibility.of(params))

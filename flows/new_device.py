@@ -3,6 +3,8 @@
 For each ``<name>.csv`` in the inbox (``orchestration.inbox``, default ``data/devices/incoming/``):
 
 * a file modified within ``orchestration.settle_s`` is still being written: left for the next scan;
+* a file named after an existing imported device brings more of its measurements: the rows are appended
+  (duplicates dropped, a conflicting latency refuses the file), and its stages rerun as below;
 * validate it (Great Expectations ``measurements`` suite, flows/devices.py) → on success it becomes
   ``data/devices/<name>.csv`` and an ``imported`` platform in params.yaml; only that platform's stages
   run (latency@, validate@, then its training chain), then registration and promotion;
@@ -50,38 +52,55 @@ def settled(path: Path, settle_s: float) -> bool:
 
 def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) -> dict:
     """Validate, add, train and register one device file; roll back and reject on failure."""
-    from flows.devices import DeviceError, add_device
+    from flows.devices import DeviceError, add_device, append_measurements
     from flows.register import register_all
     from nag.config import ConfigError, load_params
     from nag.latency.predictor import MeasurementError
 
     name = path.stem.lower()
     params_path = base / params_file
-    before = {p: p.read_text() for p in (params_path, base / "dvc.lock") if p.is_file()}
+    known = {p.name: p for p in load_params(params_path).platforms}
+    device_file = base / (known[name].file if name in known else f"data/devices/{name}.csv")
+    before = {p: p.read_text() for p in (params_path, base / "dvc.lock", device_file) if p.is_file()}
+    appended = name in known
     try:
-        report = add_device(name, path, params_path=params_path, devices_dir=base / "data/devices")
+        if appended:  # more measurements of a device we have
+            report = append_measurements(name, path, params_path)
+            logger.info(f"{path.name}: {report['added']} new row(s) for {name} "
+                        f"({report['duplicates']} already known), {report['rows']} in all")
+        else:
+            report = add_device(name, path, params_path=params_path, devices_dir=base / "data/devices")
     except (DeviceError, MeasurementError, ConfigError) as exc:
         report = getattr(exc, "report", None) or {"platform": name, "success": False, "error": str(exc)}
         target = _reject(path, rejected, {**report, "stage": "measurement file", "error": str(exc)})
         logger.warning(f"{path.name}: rejected ({str(exc).splitlines()[0]}); see {target}.report.json")
         return {"file": path.name, "platform": name, "status": "rejected", "reason": str(exc)}
-    path.unlink()  # add_device copied it to data/devices/<name>.csv
+    incoming = path.read_bytes()
+    path.unlink()  # add_device copied it to data/devices/<name>.csv (or its rows were appended there)
     params = load_params(params_path)
     try:
-        ws.repro(base, ["accuracy"])  # the shared chain its arch_dataset@ depends on (a no-op when current)
+        if params.platform(name).group == "supernet_platforms":
+            ws.repro(base, ["accuracy"])  # the shared chain its arch_dataset@ needs (a no-op when current)
         done, failed = run_platforms(base, params, [name], logger)
     except ws.StageFailed as exc:
         failed = {name: str(exc).splitlines()[0]}
     if failed:  # e.g. its latency predictor fails validate@: undo everything this file changed
         for p, text in before.items():
             p.write_text(text)
-        device_file = base / f"data/devices/{name}.csv"
         validation = base / f"reports/validation/{name}.json"
         report = json.loads(validation.read_text()) if validation.is_file() else {}
         if report.get("failed"):  # say which expectation refused it, not only which stage
             from flows.validate import describe_failures
 
             failed[name] += " " + describe_failures(report).splitlines()[1].strip()
+        if appended:  # the device keeps what it had: its earlier rows, stages and registered models
+            path.write_bytes(incoming)
+            target = _reject(path, rejected, {**report, "platform": name, "success": False,
+                                              "stage": "pipeline", "error": failed[name]})
+            ws.repro(base, [f"validate@{name}"])  # its outputs back as dvc.lock records them
+            logger.warning(f"{path.name}: with these rows its stages failed ({failed[name]}); the rows were "
+                           f"not kept, see {target}.report.json")
+            return {"file": path.name, "platform": name, "status": "rejected", "reason": failed[name]}
         target = _reject(device_file, rejected, {**report, "platform": name, "success": False,
                                                  "stage": "pipeline", "error": failed[name]})
         for out in [*platform_files(base, params.platform(name)).values(),
@@ -96,7 +115,8 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
     summary = register_all(base, params, [name])["platforms"][0]
     logger.info(f"{name}: nag-generator-{name} v{summary['version']} "
                 f"{'champion' if summary['promoted'] else 'challenger'} ({summary['reason']})")
-    return {"file": path.name, "platform": name, "status": "added", "registered": summary}
+    return {"file": path.name, "platform": name, "status": "appended" if appended else "added",
+            "registered": summary}
 
 
 @flow(name="nag-new-device", log_prints=True)

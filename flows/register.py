@@ -50,8 +50,9 @@ def _reference(root: Path, params, name: str):
 
     plat_cfg = params.platform(name)
     files = PlatformFiles.default(name, root)
-    if plat_cfg.group == "table_platforms":  # its table path is relative to the project root
-        plat_cfg = replace(plat_cfg, file=str(root / plat_cfg.file))
+    if plat_cfg.group == "table_platforms":  # its table paths are relative to the project root
+        plat_cfg = replace(plat_cfg, file=str(root / plat_cfg.file),
+                           table=str(root / plat_cfg.table) if plat_cfg.table else "")
     platform = resolve(plat_cfg, params.supernet, files, Feasibility.of(params))
     if platform.accuracy is not None:
         return platform, platform.accuracy, "true"

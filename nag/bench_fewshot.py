@@ -1,9 +1,9 @@
 """``nag benchmark fewshot``: a device known from N measurements, judged on its whole true column.
 
 The device's true latency is column ``lat_D`` of an NB201-schema table. Only the N architectures the
-measurement plan (:func:`nag.latency.transfer.measurement_plan`) picks are "measured" (read from the table
+measurement plan (:func:`nag.fewshot.transfer.measurement_plan`) picks are "measured" (read from the table
 and counted); the reference devices are the ``lat_*`` columns of a reference table **minus every column of
-D's hardware** (all its batch sizes). The transfer model (:class:`nag.latency.transfer.TransferModel`)
+D's hardware** (all its batch sizes). The transfer model (:class:`nag.fewshot.transfer.TransferModel`)
 predicts every cell; its out-of-fold residuals give the bound at ``latency.confidence``.
 
 Reported: the latency model's Spearman, MAPE and share within ±10 % over all the table's networks, the
@@ -26,8 +26,8 @@ from nag.bench_nb201 import EVAL_PCT, run_nb201_benchmark
 from nag.budget import make_budgets
 from nag.config import DatasetConfig, Params, PlatformConfig
 from nag.data.benchmarks import load_nb201
+from nag.fewshot.transfer import TransferError, TransferModel, measurement_plan, references_for
 from nag.latency.bound import conformal_quantile
-from nag.latency.transfer import TransferError, TransferModel, measurement_plan, references_for
 from nag.pareto import best_under_budget
 from nag.platforms import TablePlatform, resolve
 

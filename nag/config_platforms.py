@@ -1,8 +1,9 @@
 """The ``platforms`` of params.yaml: two types, one mapping each, and their union.
 
 * ``table_platforms:`` — table-backed platforms: a benchmark table (NAS-Bench-201 schema) answers
-  accuracy and, for its devices, latency. Their stages need nothing but the table: no supernet, no
-  measurement here.
+  accuracy and, for its devices, latency (``benchmark``); an ``imported`` device of that space brings its
+  own few measurements, and the table's devices are the references its latency is transferred from.
+  Their stages need nothing but the table and the file: no supernet, no measurement here.
 * ``supernet_platforms:`` — supernet-backed (mbv3) platforms: ``local`` (measured on this machine) or
   ``imported`` (a device's own measurement file); they need the supernet, the sampled architectures and
   their accuracy.
@@ -23,7 +24,7 @@ from nag.errors import NagError
 PLATFORM_KINDS = ("benchmark", "local", "imported")
 LOCAL_RUNTIMES = ("cpu-torch", "cpu-onnxruntime")
 GROUPS = {
-    "table_platforms": ("benchmark",),
+    "table_platforms": ("benchmark", "imported"),
     "supernet_platforms": ("local", "imported"),
 }  # group -> the kinds it holds
 
@@ -45,7 +46,8 @@ class PlatformConfig:
       machine description (data/devices/machine.json), so a new machine means new measurements.
     * ``imported`` — a device described by its own measurement file ``file`` (data/devices/<name>.csv);
       a predictor fitted on it gives every architecture a latency at ``resolution`` (0 = the supernet's
-      input size).
+      input size). With ``table`` (an NB201-schema table: accuracy column ``metric``, and the known
+      devices' latency to transfer from) it is a NAS-Bench-201 device (under ``table_platforms:``).
     """
 
     name: str
@@ -58,12 +60,13 @@ class PlatformConfig:
     resolution: int = 0
     max_spread: float = 0.0  # measured rows' IQR / estimate allowed here (0 = latency.max_spread)
     finetune_budgets_ms: tuple[float, ...] = ()  # mbv3: budgets finetuned besides the K trained ones
+    table: str = ""  # imported NB201 device: the table of accuracy and reference devices
 
     @property
     def group(self) -> str:
         """``table_platforms`` or ``supernet_platforms``: which mapping of params.yaml holds it (and so
         which stages it has)."""
-        return next(g for g, kinds in GROUPS.items() if self.kind in kinds)
+        return "table_platforms" if self.kind == "benchmark" or self.table else "supernet_platforms"
 
 
 def check_platform(p: PlatformConfig) -> None:
@@ -116,6 +119,11 @@ def platform_entries(raw: dict) -> dict:
             if v.get("kind") not in kinds:
                 raise ConfigError(f"{group}.{name}.kind = {v.get('kind')!r}: a platform under {group}: is "
                                   f"{' or '.join(kinds)}; move it to the other mapping or fix its kind")
+            if v.get("kind") == "imported" and bool(v.get("table")) != (group == "table_platforms"):
+                raise ConfigError(
+                    f"{group}.{name}: an imported NAS-Bench-201 device names its table (table: "
+                    f"data/benchmarks/nb201.csv) and sits under table_platforms:; an mbv3 device names none "
+                    f"and sits under supernet_platforms:")
             if name in entries:
                 raise ConfigError(
                     f"platform {name!r} is declared twice (table_platforms: and supernet_platforms:); "

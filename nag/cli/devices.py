@@ -12,23 +12,45 @@ from nag.cli.common import PARAMS, fail, read_params, user_errors
 BENCH = Path("data/benchmarks/nb201.csv")
 
 
-def _nb201_plan(cfg, n: int, seed: int) -> tuple[list[dict], list[str]]:
-    """Plan rows (``arch_str``, empty ``latency_ms``) over the cells of a platform's NB201 table, the
-    table's device columns (minus the platform's own hardware) as references."""
+def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[str]]:
+    """Plan rows (``arch_str``, empty ``latency_ms``) over the cells of an NB201 table. References: the
+    table's device columns (a benchmark platform's own hardware left out). An imported device: the cells it
+    has not measured; ``nxt``: first its frontier's picks not yet measured, closest to their budget by the
+    bound (where a measurement most changes a pick), then the plan's spread."""
+    import json
+
     import numpy as np
 
     from nag.bench_fewshot import reference_matrix
-    from nag.latency.transfer import measurement_plan
-    from nag.platforms import resolve
+    from nag.data.benchmarks import load_nb201
+    from nag.fewshot.table_device import read_nb201_measurements
+    from nag.fewshot.transfer import measurement_plan
+    from nag.layout import PlatformLayout
     from nag.spaces.nb201 import NB201Space
 
-    plat = resolve(cfg)
     space = NB201Space()
-    cells = [a for a in plat.table.archs if space.sees_input(a)]
-    R, refs = reference_matrix(cfg.file, cfg.device, [a.arch_id for a in cells])
-    rows = measurement_plan(R, n, seed)
-    order = np.argsort(R[rows].mean(1))
-    return [{"arch_str": space.to_string(cells[i]), "latency_ms": ""} for i in rows[order]], refs
+    imported = cfg.kind == "imported"
+    table = cfg.table if imported else cfg.file
+    cells = [a for a in load_nb201(table).archs if space.sees_input(a)]
+    R, refs = reference_matrix(table, "" if imported else cfg.device, [a.arch_id for a in cells])
+    pos = {a.arch_id: i for i, a in enumerate(cells)}
+    done = [pos[a] for a in read_nb201_measurements(cfg.file)["arch_id"]] if imported else []
+    first: list[int] = []
+    if nxt:
+        path = PlatformLayout.of(cfg.name).frontier
+        if not imported or not path.is_file():
+            raise ValueError(f"--next needs an imported device with a frontier ({path}): run "
+                             f"`dvc repro frontier@{cfg.name}` first, or plan with --n")
+        picks = sorted(json.loads(path.read_text())["frontier"],
+                       key=lambda r: abs(r["latency_bound_ms"] / r["budget_ms"] - 1))
+        for r in picks:
+            i = pos.get(space.parse(r["arch"]["arch_str"]).arch_id)
+            if i is not None and i not in done and i not in first and len(first) < n:
+                first.append(i)
+    rest = n - len(first)
+    rows = np.concatenate([first, measurement_plan(R, rest, seed, np.array(done + first, dtype=np.int64))
+                           if rest else []]).astype(np.int64)
+    return [{"arch_str": space.to_string(cells[i]), "latency_ms": ""} for i in rows], refs
 
 
 def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[str]]:
@@ -37,7 +59,7 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
     import numpy as np
     import pandas as pd
 
-    from nag.latency.transfer import TransferError, measurement_plan
+    from nag.fewshot.transfer import TransferError, measurement_plan
     from nag.layout import ARCHS, PREPARED, PlatformLayout
     from nag.supernet.archs import load_archs
     from nag.supernet.data import make_space
@@ -73,6 +95,8 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         name: str = typer.Option(..., "--platform", "-p",
                                  help="a platform of the space to plan for (not a reference itself)"),
         n: int = typer.Option(10, "--n", help="architectures to measure"),
+        nxt: int = typer.Option(0, "--next", help="an imported device with a generator: this many where a "
+                                "measurement most changes its picks (then the plan's spread)"),
         seed: int = typer.Option(0),
         out: Path = typer.Option(None, "--out", help="CSV to write (default: print it)"),
         params: Path = PARAMS,
@@ -83,10 +107,14 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
 
         from nag.atomic import write_with
 
-        with user_errors():
+        with user_errors(ValueError):
             cfg = read_params(params)
             pc = cfg.platform(name)
-            rows, refs = (_nb201_plan(pc, n, seed) if pc.kind == "benchmark"
+            n = nxt or n
+            if nxt and pc.group != "table_platforms":
+                raise ValueError(f"--next: {name} is an mbv3 platform, its devices fitted on their own rows; "
+                                 f"plan them with --n")
+            rows, refs = (_nb201_plan(pc, n, seed, nxt) if pc.group == "table_platforms"
                           else _mbv3_plan(cfg, name, n, seed))
         text = pd.DataFrame(rows).to_csv(index=False)
         if out is None:

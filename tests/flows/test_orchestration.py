@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import time
 
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from tiny_project import device_file, make_project
@@ -93,6 +94,52 @@ def test_new_device_from_inbox_ends_champion(project):
     assert client_for(root).get_model_version_by_alias("nag-generator-gpu-tiny", "champion")
     assert dvc_changed(root) == set()
     fresh.unlink()
+
+
+def _nb201_rows(root, plan_args, out, column="lat_samsung_s7"):
+    """A plan from `nag measure-plan`, its latency filled in from a real device column of the table."""
+    res = subprocess.run(["nag", "measure-plan", *plan_args, "--out", str(out)], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(root / "data/benchmarks/nb201.csv").set_index("arch_str")[column]
+    plan = pd.read_csv(out)
+    plan.assign(latency_ms=table.loc[plan["arch_str"]].to_numpy()).to_csv(out, index=False)
+    return aged(out)
+
+
+def test_nb201_device_from_ten_rows_then_ten_more(project):
+    """Issue 18: 10 planned rows -> an imported NAS-Bench-201 device, trained, registered and promoted;
+    10 more rows (`measure-plan --next`, where the picks' bounds sit near their budgets) appended to it
+    retrain it; too few rows say how many more to measure."""
+    root, _ = project
+    inbox = root / "data/devices/incoming"
+    inbox.mkdir(parents=True, exist_ok=True)
+    few = _nb201_rows(root, ["-p", "tiny-pixel3", "--n", "4"], root / "few.csv")
+    res = subprocess.run(["python", "-m", "flows.devices", "add", "phone-few", str(few)], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode == 2 and "4 measured architecture(s); measure at least 6 more" in res.stderr
+
+    _nb201_rows(root, ["-p", "tiny-pixel3", "--n", "10"], inbox / "phone-s7.csv")
+    (added,) = new_device(str(root))
+    assert added["status"] == "added" and added["registered"]["promoted"], added
+    cfg = load_params(root / "params.yaml").platform("phone-s7")
+    assert (cfg.kind, cfg.group, cfg.table) == ("imported", "table_platforms", "data/benchmarks/nb201.csv")
+    metrics = json.loads((root / "reports/metrics/latency/phone-s7.json").read_text())
+    assert metrics["n_measured"] == 10 and metrics["sources"] == {"predicted": 15625 - 10, "measured": 10}
+    assert json.loads((root / "reports/validation/phone-s7.json").read_text())["success"]
+    frontier = json.loads((root / "reports/frontier/phone-s7.json").read_text())
+    assert frontier["feasibility"]["mode"] == "bound" and frontier["frontier"]
+
+    more = _nb201_rows(root, ["-p", "phone-s7", "--next", "10"], inbox / "phone-s7.csv")
+    known = set(pd.read_csv(root / "data/devices/phone-s7.csv")["arch_str"])
+    assert not known & set(pd.read_csv(more)["arch_str"])  # never proposes what it has measured
+    (appended,) = new_device(str(root))
+    assert appended["status"] == "appended", appended
+    assert len(pd.read_csv(root / "data/devices/phone-s7.csv")) == 20
+    metrics = json.loads((root / "reports/metrics/latency/phone-s7.json").read_text())
+    assert metrics["n_measured"] == 20 and metrics["transfer"]["n_rows"] == 20
+    assert int(appended["registered"]["version"]) == 2 and appended["registered"]["reason"]
+    assert dvc_changed(root) == set()
 
 
 def test_new_device_subnets_registered_loadable_and_exported(project):

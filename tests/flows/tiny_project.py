@@ -47,7 +47,6 @@ TINY = {
         "batch_size": 32,
         "checkpoint_every": 3,
     },
-    "latency": {"min_measured": 100},
     "finetune": {"images_per_epoch": 32, "batch_size": 16, "calib_images": 16, "onnx_check_images": 8},
     "registry": {"grid_points": 4, "lock_timeout_s": 5.0},
     "platforms": {

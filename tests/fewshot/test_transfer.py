@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from nag.cli import app
 from nag.data.benchmarks import load_nb201
+from nag.fewshot.transfer import TransferError, TransferModel, hardware, measurement_plan, references_for
 from nag.latency.bound import conformal_quantile
-from nag.latency.transfer import TransferError, TransferModel, hardware, measurement_plan, references_for
 from nag.spaces.nb201 import NB201Space
 
 TABLE = BENCH / "nb201.csv"
