@@ -2,11 +2,13 @@
 model's figures for N ∈ {5, 10, 20, 50, 100} measured architectures (the measurement plan's, and as many
 random ones), seeds 0–2; NAG trained on the N-row device (``--nag-n``, default N = 10) and judged on the
 true latency, beside NAG on the full true column (reused from ``benchmarks/nb201_devices.py``'s runs where
-they exist with the same settings, else run here). Writes ``reports/benchmarks/fewshot.json``, a table
+they exist with the same settings, else run here); and the OFA GPU table's latency figures (each GPU left
+out of the references). Writes ``reports/benchmarks/fewshot.json``, a table
 (``fewshot.md``) and a plot (``fewshot.png``: Spearman and regret vs N).
 
     python benchmarks/fewshot_devices.py --workers 2                        # the whole sweep
     python benchmarks/fewshot_devices.py --metrics acc_cifar10 --workers 2  # one metric
+    python benchmarks/fewshot_devices.py --mbv3-only                        # the OFA GPU table alone
 """
 
 from __future__ import annotations
@@ -46,6 +48,27 @@ def _run(device: str, metric: str, n: int, seed: int, nag: bool) -> dict:
                                 progress=False)
     write_json(path, rep)
     return rep
+
+
+def mbv3_sweep(ns, seeds, workers: int) -> dict:
+    """Latency figures on the OFA GPU table, each GPU left out of the references (all its batch sizes)."""
+    from nag.bench_fewshot import run_fewshot_mbv3
+    from nag.data.benchmarks import read_csv_table
+
+    table = str(ROOT / "data/benchmarks/ofa_gpu_latency.csv")
+    devices = [c[4:] for c in read_csv_table(table).columns if c.startswith("lat_")]
+    jobs = [(table, d, n, s) for d in devices for n in ns for s in seeds]
+    with ProcessPoolExecutor(workers) as pool:
+        reps = list(pool.map(run_fewshot_mbv3, *zip(*jobs)))
+    out = {}
+    for d in devices:
+        for n in ns:
+            rows = [r for r in reps if r["device"] == d and r["measured"] == n]
+            out.setdefault(d, {})[str(n)] = {
+                how: {k: float(np.mean([r[f"latency_{how}"][k] for r in rows]))
+                      for k in ("spearman", "mape", "within_10pct", "bound_coverage")}
+                for how in ("plan", "random")}
+    return out
 
 
 def summarise(reports: list[dict]) -> dict:
@@ -142,6 +165,15 @@ def table(summary: dict, devices: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mbv3_table(mbv3: dict) -> str:
+    ns = list(next(iter(mbv3.values())))
+    head = " | ".join(f"Spearman N = {n}" for n in ns)
+    lines = ["", f"| OFA GPU column (its GPU left out) | {head} |", "|---|" + "---|" * len(ns)]
+    for d, c in mbv3.items():
+        lines.append(f"| {d} | " + " | ".join(f"{c[n]['plan']['spearman']:.3f}" for n in ns) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ns", type=int, nargs="+", default=list(NS))
@@ -149,12 +181,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--metrics", nargs="+", default=["acc_cifar10", "acc_cifar100"])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--mbv3-only", action="store_true", help="only the OFA GPU table's latency figures")
     args = ap.parse_args()
     from tqdm import tqdm
 
     from nag.atomic import write_json
     from nag.data.benchmarks import load_nb201
 
+    mbv3 = mbv3_sweep(args.ns, args.seeds, args.workers)
+    if args.mbv3_only:
+        old = json.loads((OUT / "fewshot.json").read_text()) if (OUT / "fewshot.json").is_file() else {}
+        write_json(OUT / "fewshot.json", {**old, "mbv3": mbv3})
+        print(json.dumps({d: {n: v["plan"]["spearman"] for n, v in c.items()} for d, c in mbv3.items()}))
+        return
     devices = list(load_nb201(TABLE).devices)
     jobs = [(d, m, n, s, n in args.nag_n) for d in devices for n in args.ns for s in args.seeds
             for m in (args.metrics if n in args.nag_n else args.metrics[:1])]
@@ -171,8 +210,8 @@ def main() -> None:
         summary[n].update({k: v for k, v in cell.items() if k.startswith("nag_")})
     devs = per_device(reports, 10)
     write_json(OUT / "fewshot.json", {"summary": summary, "per_device_n10": devs, "seeds": args.seeds,
-                                      "devices": devices, "metrics": args.metrics})
-    (OUT / "fewshot.md").write_text(table(summary, devs))
+                                      "devices": devices, "metrics": args.metrics, "mbv3": mbv3})
+    (OUT / "fewshot.md").write_text(table(summary, devs) + mbv3_table(mbv3))
     plot(summary, OUT / "fewshot.png")
     print(table(summary, devs))
 

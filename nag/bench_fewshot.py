@@ -184,3 +184,32 @@ def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int
         full = run_nb201_benchmark(truth, params, train_size, seed, progress)["methods"]["nag"]
     out["nag_full_column"] = {k: full[k] for k in ("mean_regret_pp", "satisfaction_rate", "queries")}
     return out
+
+
+def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, confidence: float = 0.9) -> dict:
+    """The latency figures on an OFA MobileNetV3 table (``ks, e, d, r, lat_*``): device column ``lat_D`` is
+    the truth, the table's other devices minus D's hardware the references; features add the
+    architecture encoding at each row's resolution (:func:`nag.latency.predictor.device_features`)."""
+    from nag.data.benchmarks import load_ofa_latency
+    from nag.latency.predictor import device_features, imagenet_space
+
+    t = load_ofa_latency(table, imagenet_space())
+    if device not in t.devices:
+        raise TransferError(f"unknown device {device!r}; {table} has: {', '.join(t.devices)}")
+    refs = references_for(device, list(t.devices))
+    if not refs:
+        raise TransferError(f"{table} has no device outside the hardware of {device!r} to transfer from")
+    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
+    A = device_features(list(t.archs), res)
+    R = np.log(np.column_stack([t.latency(d) for d in refs]))
+    y = t.latency(device)
+    out = {"space": "mbv3", "device": device, "seed": seed, "measured": measured, "confidence": confidence,
+           "references": refs, "rows": int(len(y))}
+    picks = {"plan": measurement_plan(R, measured, seed),
+             "random": np.random.default_rng(seed).choice(len(y), measured, replace=False)}
+    for how, rows in picks.items():
+        est, bound, model = fit_device(R, A, y, rows, confidence, seed)
+        others = np.setdiff1d(np.arange(len(y)), rows)
+        out[f"latency_{how}"] = {**latency_figures(y[others], est[others], bound[others]),
+                                 "model": model.report}
+    return out

@@ -135,6 +135,8 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         metric: str = typer.Option("acc_cifar10", help="accuracy column"),
         train_size: int = typer.Option(1000, help="M: architectures NAG trains on"),
         latency_only: bool = typer.Option(False, "--latency-only", help="the latency figures, no NAG"),
+        space: str = typer.Option("nb201", help="nb201 | mbv3 (an OFA table, e.g. data/benchmarks/"
+                                  "ofa_gpu_latency.csv, as --table: latency figures only)"),
         out_dir: Path = typer.Option(Path("reports/benchmarks/fewshot")),
         params: Path = PARAMS,
     ) -> None:
@@ -145,11 +147,19 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         try:
             with user_errors(KeyError):
                 cfg = read_params(params)
-                rep = run_fewshot_benchmark(cfg, str(table), device, measured, seed, str(reference), metric,
-                                            train_size, nag=not latency_only)
+                if space == "mbv3":
+                    from nag.bench_fewshot import run_fewshot_mbv3
+
+                    rep = run_fewshot_mbv3(str(table), device, measured, seed, cfg.latency.confidence)
+                elif space != "nb201":
+                    raise ValueError(f"--space {space!r}: nb201 or mbv3")
+                else:
+                    rep = run_fewshot_benchmark(cfg, str(table), device, measured, seed, str(reference),
+                                                metric, train_size, nag=not latency_only)
         except ValueError as exc:
             fail(exc)
-        path = out_dir / f"{device}_{metric}_n{measured}_s{seed}.json"
+        path = out_dir / (f"mbv3_{device}_n{measured}_s{seed}.json" if space == "mbv3"
+                          else f"{device}_{metric}_n{measured}_s{seed}.json")
         write_json(path, rep)
         for how in ("plan", "random"):
             f = rep[f"latency_{how}"]
