@@ -125,7 +125,9 @@ def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
 def create_version(client: MlflowClient, name: str, model_uri: str, run_id: str, tags: dict[str, str],
                    promote: bool):
     """Create a fully tagged version and alias it; on any failure nothing is left behind."""
-    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags)
+    # MLflow 3 logged models are ``models:/m-<id>``; a tracking server wants that id with the source
+    model_id = model_uri.split("/", 1)[1] if model_uri.startswith("models:/m-") else None
+    version = client.create_model_version(name, model_uri, run_id=run_id, tags=tags, model_id=model_id)
     try:
         client.set_registered_model_alias(name, CHALLENGER, version.version)
         if promote:

@@ -28,7 +28,21 @@ class MissingArtifactError(FileNotFoundError):
 
 
 def configure(root: Path) -> MlflowClient:
-    """Point MLflow at ``<root>/mlruns/mlflow.db`` (SQLite), artifacts under ``<root>/mlruns/artifacts``."""
+    """Point MLflow at ``<root>/mlruns/mlflow.db`` (SQLite), artifacts under ``<root>/mlruns/artifacts`` — or,
+    when ``MLFLOW_TRACKING_URI`` is set (a team's ``mlflow server``), at that server, whose artifact store
+    holds the artifacts (``MLFLOW_REGISTRY_URI``, if set, for the registry)."""
+    import os
+
+    server = os.environ.get("MLFLOW_TRACKING_URI")
+    if server:
+        registry = os.environ.get("MLFLOW_REGISTRY_URI") or server
+        mlflow.set_tracking_uri(server)
+        mlflow.set_registry_uri(registry)
+        client = MlflowClient(server, registry)
+        if client.get_experiment_by_name(EXPERIMENT) is None:
+            client.create_experiment(EXPERIMENT)  # artifacts: the server's own artifact root
+        mlflow.set_experiment(EXPERIMENT)
+        return client
     store = root / "mlruns"
     store.mkdir(parents=True, exist_ok=True)
     uri = f"sqlite:///{(store / 'mlflow.db').resolve()}"

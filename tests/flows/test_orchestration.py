@@ -271,13 +271,13 @@ def test_bad_files_are_rejected_and_nothing_changes(project):
     text[5] = ",".join(text[5].split(",")[:-1] + ["nan"])
     bad.write_text("\n".join(text) + "\n")
     aged(bad)
-    aged(device_file(inbox / "tiny-pixel3.csv"))  # a valid file whose name is taken
+    aged(device_file(inbox / "tiny-pixel3.csv"))  # a valid file named after a platform that is no device
     cut = inbox / "gpu-cut.csv"  # a writer that stopped mid-line long ago
     cut.write_text("ks,e,d,resolution,latency_ms\n\"[3, 5")
     aged(cut)
     out = {r["file"]: r for r in new_device(str(root))}
     assert {r["status"] for r in out.values()} == {"rejected"}, out
-    assert "already exists" in out["tiny-pixel3.csv"]["reason"]
+    assert "not an imported device" in out["tiny-pixel3.csv"]["reason"]
     rejected = root / "data/devices/rejected"
     for name in ("gpu-nan.csv", "tiny-pixel3.csv", "gpu-cut.csv"):
         assert (rejected / name).is_file() and not (inbox / name).exists()
