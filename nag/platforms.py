@@ -228,7 +228,9 @@ def resolve(
     artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
     the validation report its dataset must pass; its table's values are its latency (bound = estimate)."""
     if cfg.kind == "imported" and cfg.table:
-        return _table_device(cfg, files or PlatformFiles.default(cfg.name), feasibility)
+        from nag.fewshot.table_device import table_device_platform
+
+        return table_device_platform(cfg, files or PlatformFiles.default(cfg.name), feasibility)
     if cfg.kind in ("local", "imported"):
         from nag.latency.model import LatencyModel
         from nag.supernet.data import make_space
@@ -258,34 +260,6 @@ def resolve(
     return TablePlatform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
                          Lookup(table.archs, acc, cfg.metric), files=files, feasibility=feasibility,
                          table=table)
-
-
-def _table_device(cfg: PlatformConfig, files: PlatformFiles, feasibility: Feasibility) -> TablePlatform:
-    """An imported NAS-Bench-201 device: the table's accuracy, the latency its table@ stage wrote (its
-    measurements and the transfer model's predictions) with their bounds; no-network cells never feasible."""
-    from nag.latency.model import LatencyModel
-
-    table = _table(cfg.table)
-    frame = read_latency_table(files.latency, cfg.name).set_index("arch_id")
-    ids = [a.arch_id for a in table.archs]
-    if not frame.index.isin(ids).all() or len(frame) != len(ids):
-        raise DataError(f"{files.latency} does not cover the cells of {cfg.table}; rerun table@{cfg.name}")
-    frame = frame.loc[ids]
-    est = frame["latency_ms"].to_numpy(dtype=np.float64)
-    error = LatencyModel.load(files.model).error
-    bound = error.bounds(est, frame["source"].to_numpy(), feasibility.confidence)
-    space = NB201Space()
-    net = np.array([space.sees_input(a) for a in table.archs])
-    est, bound = np.where(net, est, np.inf), np.where(net, bound, np.inf)
-    try:
-        acc = table.accuracy(cfg.metric)
-    except KeyError as exc:
-        raise ConfigError(f"platform {cfg.name!r}: {exc.args[0]}") from None
-    estimate = Lookup(table.archs, est, f"latency on {cfg.name}", missing=np.inf)
-    upper = Lookup(table.archs, bound, f"latency bound on {cfg.name}", missing=np.inf)
-    return TablePlatform(cfg, space, upper if feasibility.mode == "bound" else estimate,
-                         Lookup(table.archs, acc, cfg.metric), files=files, estimate=estimate, bound=upper,
-                         feasibility=feasibility, table=table)
 
 
 def _mbv3_dataset(p: Platform) -> ArchDataset:

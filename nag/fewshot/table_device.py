@@ -1,4 +1,6 @@
-"""An imported NAS-Bench-201 device: its own few measurements, the table's devices as references.
+"""An imported NAS-Bench-201 device: its own few measurements, the table's devices as references
+(:func:`fit_table_device`, in its table@ stage), and the platform built from what that stage wrote
+(:func:`table_device_platform`, for :func:`nag.platforms.resolve`).
 
 The measurement file is a CSV with ``arch_str`` (the NB201 cell string, as ``nag measure-plan`` writes it)
 and ``latency_ms`` (optionally ``repeats``, ``std_ms``). Every cell of the table gets a latency: the
@@ -119,3 +121,34 @@ def fit_table_device(name: str, measured: pd.DataFrame, table: BenchmarkTable, s
                                      f"{model.report['validation']})",
                         "measured": "the device's own measurements: taken as exact"})
     return frame, metrics, error
+
+
+def table_device_platform(cfg, files, feasibility):
+    """An imported NAS-Bench-201 device: the table's accuracy, the latency its table@ stage wrote (its
+    measurements and the transfer model's predictions) with their bounds; no-network cells never feasible."""
+    from nag.archdata import DataError, Lookup
+    from nag.config import ConfigError
+    from nag.latency.model import LatencyModel
+    from nag.platforms import TablePlatform, _table, read_latency_table
+
+    table = _table(cfg.table)
+    frame = read_latency_table(files.latency, cfg.name).set_index("arch_id")
+    ids = [a.arch_id for a in table.archs]
+    if not frame.index.isin(ids).all() or len(frame) != len(ids):
+        raise DataError(f"{files.latency} does not cover the cells of {cfg.table}; rerun table@{cfg.name}")
+    frame = frame.loc[ids]
+    est = frame["latency_ms"].to_numpy(dtype=np.float64)
+    error = LatencyModel.load(files.model).error
+    bound = error.bounds(est, frame["source"].to_numpy(), feasibility.confidence)
+    space = NB201Space()
+    net = np.array([space.sees_input(a) for a in table.archs])
+    est, bound = np.where(net, est, np.inf), np.where(net, bound, np.inf)
+    try:
+        acc = table.accuracy(cfg.metric)
+    except KeyError as exc:
+        raise ConfigError(f"platform {cfg.name!r}: {exc.args[0]}") from None
+    estimate = Lookup(table.archs, est, f"latency on {cfg.name}", missing=np.inf)
+    upper = Lookup(table.archs, bound, f"latency bound on {cfg.name}", missing=np.inf)
+    return TablePlatform(cfg, space, upper if feasibility.mode == "bound" else estimate,
+                         Lookup(table.archs, acc, cfg.metric), files=files, estimate=estimate, bound=upper,
+                         feasibility=feasibility, table=table)
