@@ -88,7 +88,7 @@ class LatencyConfig:
     threads: int = 1  # default threads of local platforms
     validate_sample: int = 200  # whole networks measured directly to check the LUT
     seed: int = 0
-    min_measured: int = 10  # imported devices: fewest measured rows (mbv3: at least 100, flows/devices.py)
+    min_measured: int = 10  # imported devices: fewest measured rows (mbv3: at least 100, flows/validate.py)
     max_spread: float = 0.25  # measured rows: IQR / median above this fails validation
     spread_mostly: float = 0.9  # share of measured rows that must be within max_spread
     max_mape: float = 10.0  # LUT or predictor held-out MAPE (%) above this fails validation
