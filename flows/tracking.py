@@ -29,13 +29,16 @@ class MissingArtifactError(FileNotFoundError):
 
 def configure(root: Path) -> MlflowClient:
     """Point MLflow at ``<root>/mlruns/mlflow.db`` (SQLite), artifacts under ``<root>/mlruns/artifacts`` — or,
-    when ``MLFLOW_TRACKING_URI`` is set (a team's ``mlflow server``), at that server, whose artifact store
-    holds the artifacts (``MLFLOW_REGISTRY_URI``, if set, for the registry)."""
+    when ``MLFLOW_TRACKING_URI`` names a server (``http(s)://``: a team's ``mlflow server``), at that server,
+    whose artifact store holds the artifacts (``MLFLOW_REGISTRY_URI``, if set, for the registry). A local
+    URI there is ignored: MLflow itself exports the last one set, which would point another project here at
+    the previous project's store."""
     import os
 
-    server = os.environ.get("MLFLOW_TRACKING_URI")
-    if server:
-        registry = os.environ.get("MLFLOW_REGISTRY_URI") or server
+    server = os.environ.get("MLFLOW_TRACKING_URI", "")
+    if server.startswith(("http://", "https://")):
+        registry = os.environ.get("MLFLOW_REGISTRY_URI", "")
+        registry = registry if registry.startswith(("http://", "https://")) else server
         mlflow.set_tracking_uri(server)
         mlflow.set_registry_uri(registry)
         client = MlflowClient(server, registry)

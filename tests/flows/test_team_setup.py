@@ -68,7 +68,8 @@ def test_registry_over_http_and_artifacts_through_a_dvc_remote(tmp_path, server)
     run(root, "git", "-c", "user.name=alice", "-c", "user.email=a@example.org", "commit", "-qm", "trained")
     run(root, "dvc", "push")
 
-    env = {**os.environ, "MLFLOW_TRACKING_URI": url}
+    clean = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    env = {**clean, "MLFLOW_TRACKING_URI": url}  # as a teammate's shell: only the server named
     run(root, sys.executable, "-m", "flows.register", env=env)
     assert not (root / "mlruns/mlflow.db").exists()  # nothing went to the local store
     from mlflow import MlflowClient
