@@ -69,7 +69,7 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
     refs, cols = [], []
     for p in params.platforms:
         path = PlatformLayout.of(p.name).latency
-        if p.name == name or p.kind == "benchmark" or not path.is_file():
+        if p.name == name or p.group != "supernet_platforms" or not path.is_file():
             continue
         lat = pd.read_parquet(path).set_index("arch_id")["latency_ms"]
         if df["arch_id"].isin(lat.index).all():
