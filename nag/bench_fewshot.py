@@ -25,17 +25,16 @@ from nag.archdata import Lookup, QueryCounter
 from nag.bench_nb201 import EVAL_PCT, run_nb201_benchmark
 from nag.budget import make_budgets
 from nag.config import DatasetConfig, Params, PlatformConfig
-from nag.data.benchmarks import load_nb201
 from nag.fewshot.transfer import TransferError, TransferModel, measurement_plan, references_for
 from nag.latency.bound import conformal_quantile
 from nag.pareto import best_under_budget
-from nag.platforms import TablePlatform, resolve
+from nag.platforms import TablePlatform, _table, resolve
 
 
 def reference_matrix(reference: str, device: str, arch_ids: list[str]) -> tuple[np.ndarray, list[str]]:
     """Log latency (cells × references) of ``arch_ids`` on the reference table's devices that are not
     ``device``'s hardware, and their names."""
-    ref = load_nb201(reference)
+    ref = _table(str(reference))  # the cached table resolve() reads too: parsed once per process
     names = references_for(device, sorted({*ref.devices, device}))
     names = [d for d in ref.devices if d in names]
     if not names:

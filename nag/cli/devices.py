@@ -22,16 +22,16 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     import numpy as np
 
     from nag.bench_fewshot import reference_matrix
-    from nag.data.benchmarks import load_nb201
     from nag.fewshot.table_device import read_nb201_measurements
     from nag.fewshot.transfer import measurement_plan
     from nag.layout import PlatformLayout
+    from nag.platforms import _table
     from nag.spaces.nb201 import NB201Space
 
     space = NB201Space()
     imported = cfg.kind == "imported"
     table = cfg.table if imported else cfg.file
-    cells = [a for a in load_nb201(table).archs if space.sees_input(a)]
+    cells = [a for a in _table(str(table)).archs if space.sees_input(a)]
     R, refs = reference_matrix(table, "" if imported else cfg.device, [a.arch_id for a in cells])
     pos = {a.arch_id: i for i, a in enumerate(cells)}
     done = [pos[a] for a in read_nb201_measurements(cfg.file)["arch_id"]] if imported else []
