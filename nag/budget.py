@@ -17,11 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nag.errors import NagError
-
-
-class BudgetError(NagError, ValueError):
-    """A budget no architecture can meet, or a budget that is not a positive finite number."""
+from nag.errors import BudgetError  # noqa: F401  (re-exported)
+from nag.serving.sampler import interpolation_weights as _weights
 
 
 def make_budgets(latencies: np.ndarray, k: int, lo_pct: float, hi_pct: float) -> np.ndarray:
@@ -39,17 +36,11 @@ def make_budgets(latencies: np.ndarray, k: int, lo_pct: float, hi_pct: float) ->
 
 
 def interpolation_weights(budgets: Sequence[float], query: torch.Tensor) -> torch.Tensor:
-    """Weights ``(len(query), K)`` mixing adjacent trained budgets: ξ on B_k and 1 − ξ on B_{k+1},
+    """Weights ``(len(query), K)`` mixing adjacent trained budgets (the numpy serving path's
+    :func:`nag.serving.sampler.interpolation_weights`, as a tensor): ξ on B_k and 1 − ξ on B_{k+1},
     ξ = (B_{k+1} − B)/(B_{k+1} − B_k); clamped to the first/last budget outside the grid."""
-    grid = torch.as_tensor(np.asarray(budgets, dtype=np.float64), dtype=torch.float64)
-    q = query.to(torch.float64).reshape(-1).clamp(grid[0], grid[-1])
-    hi = torch.searchsorted(grid, q, right=False).clamp(1, len(grid) - 1)
-    lo = hi - 1
-    xi = (grid[hi] - q) / (grid[hi] - grid[lo])
-    w = torch.zeros(len(q), len(grid), dtype=torch.float64)
-    w.scatter_(1, lo[:, None], xi[:, None])
-    w.scatter_add_(1, hi[:, None], (1 - xi)[:, None])
-    return w.to(torch.float32)
+    q = query.detach().to("cpu", torch.float64).numpy()
+    return torch.as_tensor(_weights(np.asarray(budgets, dtype=np.float64), q), dtype=torch.float32)
 
 
 class BudgetEmbedding(nn.Module):

@@ -5,3 +5,7 @@ bug."""
 
 class NagError(Exception):
     """An error the user can fix; its message names the value or file and what to do."""
+
+
+class BudgetError(NagError, ValueError):
+    """A budget no architecture can meet, or a budget that is not a positive finite number."""

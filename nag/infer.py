@@ -27,15 +27,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 
-from nag.budget import BudgetError
 from nag.config import InferConfig
-from nag.errors import NagError
-from nag.generator import Generator
+from nag.errors import BudgetError, NagError
+from nag.serving.sampler import Sampler
+from nag.serving.tokens import MLPScore, PredictorScore, keys
 from nag.spaces.base import Arch, SearchSpace
 
-LatencyFn = Callable[[Sequence[Arch]], np.ndarray]
+LatencyFn = Callable[[Sequence[Arch]], np.ndarray]  # or a nag.serving.tokens.TokenFn (fast)
 ScoreFn = Callable[[Sequence[Arch], np.ndarray], np.ndarray]  # (archs, budget per arch) -> scores
 AccuracyFn = Callable[[Sequence[Arch]], np.ndarray]
 
@@ -80,47 +79,60 @@ def check_budget(
 
 
 class _Candidates:
-    """Distinct sampled architectures of all budgets together, with their latency: a sample drawn
-    for one budget is a valid candidate for every budget it fits."""
+    """Distinct sampled architectures of all budgets together (canonical token rows), with their latency:
+    a sample drawn for one budget is a valid candidate for every budget it fits. Architectures are made
+    only for what leaves (the picks) or for functions that speak architectures only."""
 
     def __init__(self, space: SearchSpace, latency_fn: LatencyFn) -> None:
         self.space, self.latency_fn = space, latency_fn
-        self.archs: list[Arch] = []
+        self.tokens = np.zeros((0, space.num_decisions), dtype=np.int64)
+        self.keys = keys(self.tokens)
         self.lat = np.zeros(0)
-        self._raw: dict[tuple[int, ...], Arch] = {}
-        self._ids: set[str] = set()
 
     def add_tokens(self, tokens: np.ndarray) -> None:
-        fresh = []
-        for row in np.unique(tokens, axis=0):
-            key = tuple(row.tolist())
-            if key in self._raw:
-                continue
-            # the generator's heads emit in-range tokens: canonicalise without re-validating
-            arch = self._raw[key] = Arch(self.space.name, self.space.canonical_tokens(key))
-            if arch.arch_id not in self._ids:  # canonical: equal networks are one candidate
-                self._ids.add(arch.arch_id)
-                fresh.append(arch)
-        if fresh:
-            self.archs += fresh
-            self.lat = np.concatenate([self.lat, np.asarray(self.latency_fn(fresh), dtype=np.float64)])
+        canon = self.space.canonical_batch(tokens)  # equal networks are one candidate
+        new_keys, first = np.unique(keys(canon), return_index=True)
+        fresh = ~np.isin(new_keys, self.keys) if len(self.keys) else np.ones(len(first), dtype=bool)
+        if not fresh.any():
+            return
+        rows = canon[np.sort(first[fresh])]
+        self.tokens = np.concatenate([self.tokens, rows])
+        self.keys = keys(self.tokens)
+        self.lat = np.concatenate([self.lat, self.values(self.latency_fn, rows)])
+
+    def arch(self, i: int) -> Arch:
+        return Arch(self.space.name, tuple(int(t) for t in self.tokens[i]))
+
+    def values(self, fn, rows: np.ndarray, *extra) -> np.ndarray:
+        """``fn`` of token rows: on the rows themselves where it can, else on their architectures."""
+        if hasattr(fn, "on_tokens"):
+            return np.asarray(fn.on_tokens(rows, *extra), dtype=np.float64)
+        archs = [Arch(self.space.name, tuple(int(t) for t in r)) for r in rows]
+        return np.asarray(fn(archs, *extra), dtype=np.float64)
 
 
-@torch.no_grad()
-def _draw(gen: Generator, budgets: Sequence[float], per_budget: int, widen: float) -> np.ndarray:
-    """Tokens of ``per_budget`` samples for each budget, half at B·(1 + widen) when widen > 0."""
+def as_sampler(gen) -> Sampler:
+    """The numpy sampler of a generator (a ``nag.generator.Generator`` is read as it is now: well under
+    a millisecond; hold the :class:`Sampler` to skip even that)."""
+    return gen if isinstance(gen, Sampler) else Sampler.from_generator(gen)
+
+
+def _conditions(budgets: Sequence[float], per_budget: int, widen: float) -> np.ndarray:
+    """The budget each sample is drawn at: ``per_budget`` per budget, half at B·(1 + widen) if widen > 0."""
     n_at_b = per_budget if widen <= 0 else per_budget - per_budget // 2
-    cond = np.concatenate([np.r_[np.full(n_at_b, b), np.full(per_budget - n_at_b, b * (1 + widen))]
+    return np.concatenate([np.r_[np.full(n_at_b, b), np.full(per_budget - n_at_b, b * (1 + widen))]
                            for b in budgets])
-    return gen.sample(torch.as_tensor(cond, dtype=torch.float32)).tokens.numpy()
 
 
-def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], latency_fn: LatencyFn,
+def generate_many(gen, space: SearchSpace, budgets: Sequence[float], latency_fn: LatencyFn,
                   cfg: InferConfig, score_fn: ScoreFn, accuracy_fn: AccuracyFn | None = None,
                   cheapest: float = 0.0, platform: str = "this platform", cheapest_arch: str = "",
                   known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None = None,
                   known_margin: float = 0.0) -> list[Choice]:
-    """Best architecture for each budget (all budgets are checked before any work is done).
+    """Best architecture for each budget (all budgets are checked before any work is done). ``gen`` is a
+    :class:`~nag.serving.sampler.Sampler` or a trained ``nag.generator.Generator``; latency and score
+    functions that have ``on_tokens`` (:mod:`nag.serving.tokens`) are called on token rows, others on
+    architectures.
 
     Each budget draws ``pool`` samples, or fewer when many budgets are asked at once (at most
     ``max_total_samples`` in all, never under ``candidates``); candidates are shared by all budgets.
@@ -136,12 +148,12 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
     margin = known_margin if accuracy_fn is None else 0.0
     budgets = [check_budget(b, cheapest, platform, cheapest_arch) for b in budgets]
     per_budget = max(cfg.candidates, min(cfg.pool, cfg.max_total_samples // max(len(budgets), 1)))
-    torch.manual_seed(cfg.seed)
+    sampler, rng = as_sampler(gen), np.random.default_rng(cfg.seed)
     cand = _Candidates(space, latency_fn)
     todo, rounds = list(budgets), 0
     while todo and rounds < cfg.max_rounds:
         rounds += 1
-        cand.add_tokens(_draw(gen, todo, per_budget, cfg.widen))
+        cand.add_tokens(sampler.sample(_conditions(todo, per_budget, cfg.widen), rng))
         cheapest_found = cand.lat.min() if len(cand.lat) else np.inf
         todo = [b for b in budgets if b < cheapest_found]
     todo = [b for b in todo if _best_known(known, b) is None]
@@ -152,7 +164,7 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
         )
     budget_free = getattr(score_fn, "budget_free", False)
     if budget_free:  # score each distinct architecture once, for all budgets
-        shared_scores = np.asarray(score_fn(cand.archs, np.zeros(len(cand.archs))), dtype=np.float64)
+        shared_scores = cand.values(score_fn, cand.tokens, np.zeros(len(cand.tokens)))
     choices = []
     for b in budgets:
         feas = np.flatnonzero(cand.lat <= b)
@@ -160,23 +172,22 @@ def generate_many(gen: Generator, space: SearchSpace, budgets: Sequence[float], 
             i = _best_known(known, b)
             acc = float(known[1][i])
             choices.append(
-                Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.archs), 0, 0, rounds)
+                Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.tokens), 0, 0, rounds)
             )
             continue
-        archs = [cand.archs[i] for i in feas]
         scores = shared_scores[feas] if budget_free else \
-            np.asarray(score_fn(archs, np.full(len(feas), b)), dtype=np.float64)
+            cand.values(score_fn, cand.tokens[feas], np.full(len(feas), b))
         order = np.argsort(-scores, kind="stable")
         if accuracy_fn is None:
             best, acc, n_q = int(order[0]), None, 0
             value = float(scores[best]) - margin
         else:
             top = order[: cfg.candidates]
-            accs = np.asarray(accuracy_fn([archs[i] for i in top]), dtype=np.float64)
+            accs = np.asarray(accuracy_fn([cand.arch(feas[i]) for i in top]), dtype=np.float64)
             best, acc, n_q = int(top[int(np.argmax(accs))]), float(accs.max()), len(top)
             value = acc
-        choice = Choice(b, archs[best], float(cand.lat[feas[best]]), float(scores[best]), acc,
-                        len(cand.archs), len(feas), n_q, rounds)
+        choice = Choice(b, cand.arch(feas[best]), float(cand.lat[feas[best]]), float(scores[best]), acc,
+                        len(cand.tokens), len(feas), n_q, rounds)
         i = _best_known(known, b)
         if i is not None and known[1][i] > value:  # an already-measured architecture is better
             acc = float(known[1][i])
@@ -193,26 +204,18 @@ def _best_known(known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None, bud
     return int(fits[np.argmax(np.asarray(known[1])[fits])]) if len(fits) else None
 
 
-def evaluator_score(evaluator, space: SearchSpace) -> ScoreFn:
-    """Score candidates by the evaluator's R(α | B)."""
+def evaluator_score(evaluator, space: SearchSpace) -> MLPScore:
+    """Score candidates by the evaluator's R(α | B) (a trained ``nag.evaluator.Evaluator``, as arrays)."""
+    def a(t):
+        return t.detach().cpu().numpy().astype(np.float32)
 
-    @torch.no_grad()
-    def score(archs: Sequence[Arch], budgets: np.ndarray) -> np.ndarray:
-        feats = torch.as_tensor(space.features_batch(archs))
-        return evaluator(feats, torch.as_tensor(budgets, dtype=torch.float32)).numpy()
-
-    return score
+    layers = [(np.ascontiguousarray(a(m.weight).T), a(m.bias)) for m in evaluator.net if hasattr(m, "weight")]
+    return MLPScore(space, evaluator.budget.budgets.detach().cpu().numpy(), a(evaluator.budget.table), layers)
 
 
-def predictor_score(predictor, space: SearchSpace) -> ScoreFn:
+def predictor_score(predictor, space: SearchSpace) -> PredictorScore:
     """Score candidates by an accuracy predictor's estimate (budget-independent)."""
-
-    def score(archs: Sequence[Arch], budgets: np.ndarray) -> np.ndarray:
-        return predictor.predict(space.features_batch(archs))
-
-    score.budget_free = True  # one score per architecture, whatever the budget
-    score.is_accuracy = True  # comparable with measured accuracies
-    return score
+    return PredictorScore(space, predictor)
 
 
 def make_score(rank_by: str, evaluator, predictor, space: SearchSpace) -> ScoreFn:

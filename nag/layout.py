@@ -35,6 +35,7 @@ class PlatformLayout:
     generator: Path
     generator_metrics: Path
     frontier: Path  # frontier@: JSON (also its metrics)
+    engine: Path  # frontier@: the serving engine (nag.serving.engine), what nag generate and the model load
     plots: Path  # frontier@ / finetune@ plots folder
     subnets: Path  # finetune@: models folder (index.json of model cards)
     subnets_work: Path
@@ -55,6 +56,7 @@ class PlatformLayout:
             Path(f"models/generator/{name}.pt"),
             Path(f"reports/metrics/train_generator/{name}.json"),
             Path(f"reports/frontier/{name}.json"),
+            Path(f"models/engine/{name}.pkl"),
             Path(f"reports/plots/{name}"),
             Path(f"models/subnets/{name}"),
             Path(f"models/subnets.work/{name}"),

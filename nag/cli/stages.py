@@ -228,7 +228,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def frontier(name: str = PLATFORM, dataset: Path = typer.Option(None), out: Path = typer.Option(None),
-                 plots: Path = typer.Option(None), evaluator: Path = EVALUATOR, generator: Path = GENERATOR,
+                 plots: Path = typer.Option(None), engine: Path = typer.Option(None, help="engine to write"),
+                 evaluator: Path = EVALUATOR, generator: Path = GENERATOR,
                  prepared: Path = PREPARED_OPT, latency: Path = LATENCY, latency_model: Path = LATENCY_MODEL,
                  params: Path = PARAMS) -> None:
         """Generate at the K trained budgets and the interpolated midpoints; write JSON, CSV and plots."""
@@ -239,7 +240,7 @@ def register(app: typer.Typer) -> None:
         def run() -> dict:
             cfg, plat = platform(params, name, prepared, latency, latency_model)
             return stage.run(cfg, plat, evaluator or lay.evaluator, generator or lay.generator,
-                             dataset or lay.dataset, plots or lay.plots)
+                             dataset or lay.dataset, plots or lay.plots, engine or lay.engine)
 
         run_stage(out or lay.frontier, run)
 

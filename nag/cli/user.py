@@ -40,6 +40,26 @@ def _describe(row: dict) -> str:
             f"{bound:.4g} ms at {row.get('confidence', 0):.0%}), {acc}")
 
 
+def _engine(params: Path, name: str, lay: PlatformLayout):
+    """The platform's engine file (frontier@'s output) when it is as new as the files it was built from and
+    was built from these settings; else None (answer from the checkpoints), saying why on stderr."""
+    from nag.serving.engine import Engine, EngineError, fingerprint
+
+    cfg = read_params(params)
+    cfg.platform(name)  # an unknown platform is the user's error, whatever the files
+    if not lay.engine.is_file():
+        return None
+    sources = [p for p in (lay.evaluator, lay.generator, lay.latency, lay.latency_model) if p.is_file()]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    try:
+        if lay.engine.stat().st_mtime < newest:
+            raise EngineError(f"{lay.engine} is older than the checkpoints it serves")
+        return Engine.load(lay.engine, expect=fingerprint(cfg, name))
+    except EngineError as exc:
+        typer.secho(f"note: {exc}; answering from the checkpoints (slower)", fg=typer.colors.YELLOW, err=True)
+        return None
+
+
 def register(app: typer.Typer) -> None:
     """Add the user's commands to ``app``."""
 
@@ -57,12 +77,16 @@ def register(app: typer.Typer) -> None:
         params: Path = PARAMS,
     ) -> None:
         """The most accurate architecture within each budget (ms) on a platform."""
-        from nag.generated import Generated
-
         lay = PlatformLayout.of(name)
+        files = (evaluator, generator, latency, latency_model)
+        custom = prepared != PREPARED_OPT.default or any(p is not None for p in files)
         with user_errors():
-            cfg, plat = platform(params, name, prepared, latency, latency_model)
-            g = Generated(cfg, plat, evaluator or lay.evaluator, generator or lay.generator)
+            g = None if custom else _engine(params, name, lay)
+            if g is None:  # other files than the pipeline's, or its engine is missing or stale
+                from nag.generated import Generated
+
+                cfg, plat = platform(params, name, prepared, latency, latency_model)
+                g = Generated(cfg, plat, evaluator or lay.evaluator, generator or lay.generator)
             choices, queries = g.choose(budget, zero_query=zero_query)
         rows = [{"platform": name, **g.describe(c)} for c in choices]
         if as_json:

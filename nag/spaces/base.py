@@ -131,6 +131,11 @@ class SearchSpace(ABC):
         the default loops over :meth:`features`, spaces override it where it is a hot path."""
         return np.stack([self.features(self.from_tokens(t)) for t in tokens]).astype(np.float32)
 
+    def canonical_batch(self, tokens: np.ndarray) -> np.ndarray:
+        """:meth:`canonical_tokens` of each row of ``(N, num_decisions)`` (spaces vectorise it where it is a
+        hot path: inference canonicalises every sample)."""
+        return np.array([self.canonical_tokens(t) for t in np.asarray(tokens).tolist()], dtype=np.int64)
+
     def random_tokens(self, rng: np.random.Generator) -> tuple[int, ...]:
         return tuple(int(rng.integers(d.size)) for d in self.decisions)
 

@@ -122,6 +122,13 @@ class MBV3Space(SearchSpace):
                 out[o + 2 + 2 * b] = 0
         return tuple(out)
 
+    def canonical_batch(self, tokens: np.ndarray) -> np.ndarray:
+        t = np.array(tokens, dtype=np.int64).reshape(len(tokens), self.num_stages, 1 + 2 * MAX_DEPTH)
+        active = np.arange(MAX_DEPTH)[None, None, :] < np.asarray(DEPTHS)[t[:, :, 0]][:, :, None]
+        t[:, :, 1::2] *= active
+        t[:, :, 2::2] *= active
+        return t.reshape(len(tokens), -1)
+
     def size(self) -> int:
         per_stage = sum(9**d for d in DEPTHS)
         return per_stage**self.num_stages

@@ -38,6 +38,9 @@ class NB201Space(SearchSpace):
     def canonical_tokens(self, tokens: Sequence[int]) -> tuple[int, ...]:
         return tuple(tokens)
 
+    def canonical_batch(self, tokens: np.ndarray) -> np.ndarray:
+        return np.asarray(tokens, dtype=np.int64)
+
     def size(self) -> int:
         return len(OPS) ** len(EDGES)
 

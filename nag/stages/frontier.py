@@ -1,5 +1,6 @@
 """The ``frontier@<p>`` stage: the generator's picks at the K trained budgets and the midpoints between
-them (JSON, CSV, plots), and the paper's Fig. 3 latency histograms of what it samples."""
+them (JSON, CSV, plots), the paper's Fig. 3 latency histograms of what it samples, and the platform's
+serving engine (``models/engine/<p>.pkl``: what ``nag generate`` and the registered model answer from)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from nag.archdata import ArchDataset
 from nag.atomic import write_with
@@ -19,11 +19,13 @@ from nag.platforms import Platform
 
 
 def run(params: Params, platform: Platform, evaluator_path: str | Path, generator_path: str | Path,
-        dataset: str | Path, plot_dir: str | Path) -> dict:
-    """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots."""
+        dataset: str | Path, plot_dir: str | Path, engine_path: str | Path) -> dict:
+    """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots; the
+    engine that made them is saved to ``engine_path``."""
     from nag.plots import plot_frontier, plot_latency_histograms
 
     g = Generated(params, platform, evaluator_path, generator_path)
+    g.engine.save(engine_path)
     trained = g.budgets
     mids = (trained[:-1] + trained[1:]) / 2
     grid = np.sort(np.concatenate([trained, mids]))
@@ -35,13 +37,11 @@ def run(params: Params, platform: Platform, evaluator_path: str | Path, generato
     rows = [{**g.describe(c), "interpolated": c.budget not in trained_set} for c in choices]
     data = ArchDataset.load(dataset, platform.space)
     plot_frontier(Path(plot_dir) / "frontier.png", data, rows, platform.name)
-    samples = {}
-    with torch.no_grad():
-        for b in (trained[len(trained) // 4], trained[(3 * len(trained)) // 4]):
-            toks = g.generator.sample(torch.full((1000,), float(b))).tokens.numpy()
-            archs = [platform.space.from_tokens(t) for t in toks]
-            lat = platform.latency(archs)
-            samples[float(b)] = lat[np.isfinite(lat)]
+    samples, rng = {}, np.random.default_rng(params.infer.seed)
+    for b in (trained[len(trained) // 4], trained[(3 * len(trained)) // 4]):
+        toks = platform.space.canonical_batch(g.engine.sampler.sample(np.full(1000, float(b)), rng))
+        lat = g.engine.latency.on_tokens(toks)
+        samples[float(b)] = lat[np.isfinite(lat)]
     plot_latency_histograms(Path(plot_dir) / "latency_hist.png", data.lat, samples, platform.name)
     table = pd.DataFrame([{k: r[k] for k in ("budget_ms", "latency_ms", "latency_bound_ms", "accuracy",
                                             "predicted_accuracy", "interpolated", "arch_id")} for r in rows])

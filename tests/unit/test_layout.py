@@ -17,7 +17,7 @@ STAGES = {
     "arch_dataset": (("dataset", "dataset_metrics"), ("latency", "latency_model", "validation")),
     "train_evaluator": (("evaluator", "evaluator_metrics"), ("dataset", "validation")),
     "train_generator": (("generator", "generator_metrics"), ("evaluator",)),
-    "frontier": (("frontier",), ("dataset", "latency", "latency_model", "evaluator", "generator")),
+    "frontier": (("frontier", "engine"), ("dataset", "latency", "latency_model", "evaluator", "generator")),
     "finetune": (
         ("subnets", "finetune_metrics"),
         ("frontier", "latency", "latency_model", "evaluator", "generator"),

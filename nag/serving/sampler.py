@@ -1,0 +1,111 @@
+"""The generator π(α | B) sampled in numpy: the trained LSTMCell's weights, nothing of torch.
+
+Two things make it fast without changing the distribution: the input projection of every token
+embedding is precomputed (a table lookup per step instead of a matmul), and samples that share a
+prefix share its LSTM state — the cell runs once per distinct prefix, not once per sample (the first
+steps of 4,096 samples at one budget are one state, then a few). Tokens are drawn by the Gumbel-max
+trick, exactly as ``torch.multinomial`` of the softmax would in distribution.
+
+Example::
+
+    >>> s = Sampler.from_generator(gen)                                   # doctest: +SKIP
+    >>> s.sample(np.full(8, 2.5), np.random.default_rng(0)).shape         # doctest: +SKIP
+    (8, 6)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def interpolation_weights(grid: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Weights ``(len(query), K)`` mixing adjacent trained budgets: ξ on B_k and 1 − ξ on B_{k+1},
+    ξ = (B_{k+1} − B)/(B_{k+1} − B_k); clamped to the first/last budget outside the grid."""
+    grid = np.asarray(grid, dtype=np.float64)
+    q = np.clip(np.asarray(query, dtype=np.float64).reshape(-1), grid[0], grid[-1])
+    hi = np.clip(np.searchsorted(grid, q, side="left"), 1, len(grid) - 1)
+    lo = hi - 1
+    xi = (grid[hi] - q) / (grid[hi] - grid[lo])
+    w = np.zeros((len(q), len(grid)))
+    rows = np.arange(len(q))
+    w[rows, lo] += xi
+    w[rows, hi] += 1 - xi
+    return w
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1
+    return np.reciprocal(z, out=z)
+
+
+@dataclass
+class Sampler:
+    """An LSTMCell over decisions conditioned on g(B) at the first step (``nag.generator.Generator``)."""
+
+    budgets: np.ndarray  # (K,) trained budgets, ms
+    table: np.ndarray  # (K, E) budget embeddings
+    w_ih: np.ndarray  # (E, 4H) input weights (transposed), gates i, f, g, o
+    w_hh: np.ndarray  # (H, 4H) recurrent weights (transposed)
+    bias: np.ndarray  # (4H,) b_ih + b_hh
+    token_proj: list  # per decision t: (V_t, 4H) its token embeddings through w_ih, bias added
+    head_w: list  # per decision t: (H, V_t)
+    head_b: list  # per decision t: (V_t,)
+
+    @classmethod
+    def from_generator(cls, gen) -> Sampler:
+        """The arrays of a trained ``nag.generator.Generator`` (float32)."""
+        def a(t):
+            return t.detach().cpu().numpy().astype(np.float32)
+
+        w_ih, bias = a(gen.cell.weight_ih).T, a(gen.cell.bias_ih) + a(gen.cell.bias_hh)
+        return cls(
+            gen.budget.budgets.detach().cpu().numpy().astype(np.float64), a(gen.budget.table),
+            np.ascontiguousarray(w_ih), np.ascontiguousarray(a(gen.cell.weight_hh).T), bias,
+            [a(e.weight) @ w_ih + bias for e in gen.token_embed],
+            [np.ascontiguousarray(a(h.weight).T) for h in gen.heads], [a(h.bias) for h in gen.heads],
+        )
+
+    @property
+    def hidden(self) -> int:
+        return self.w_hh.shape[0]
+
+    def embed(self, budgets: np.ndarray) -> np.ndarray:
+        """g(B) for each budget (ms): the paper's linear interpolation of the trained embeddings."""
+        return (interpolation_weights(self.budgets, budgets) @ self.table).astype(np.float32)
+
+    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.hidden
+        z = h @ self.w_hh
+        z += x
+        z[:, 2 * n:3 * n] *= 2  # tanh(g) = 2·σ(2g) − 1: one sigmoid pass for all four gates
+        z = _sigmoid(z)
+        i, f, g, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
+        c = f * c + i * (2 * g - 1)
+        return o * np.tanh(c), c
+
+    def sample(self, budgets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One token row ``(len(budgets), T)`` (int64) per entry of ``budgets`` (ms)."""
+        budgets = np.asarray(budgets, dtype=np.float64)
+        distinct, group = np.unique(budgets, return_inverse=True)
+        x = self.embed(distinct) @ self.w_ih + self.bias  # step 0 input: g(B), one row per budget
+        h = np.zeros((len(distinct), self.hidden), dtype=np.float32)
+        c = np.zeros_like(h)
+        n, steps = len(budgets), len(self.head_w)
+        tokens = np.empty((n, steps), dtype=np.int64)
+        for t in range(steps):
+            h, c = self._cell(x, h, c)  # one state per distinct prefix (``group``)
+            logits = h @ self.head_w[t] + self.head_b[t]
+            with np.errstate(divide="ignore"):
+                noise = -np.log(rng.standard_exponential((n, logits.shape[1]), dtype=np.float32))
+            tok = np.argmax(logits[group] + noise, axis=1)
+            tokens[:, t] = tok
+            if t + 1 < steps:
+                v = logits.shape[1]
+                prefixes, group = np.unique(group * v + tok, return_inverse=True)
+                parent = prefixes // v
+                h, c, x = h[parent], c[parent], self.token_proj[t][prefixes % v]
+        return tokens

@@ -1,0 +1,199 @@
+"""Latency and scores of canonical token rows ``(N, T)``, vectorised: what inference asks of every sample.
+
+Each is a :class:`TokenFn`: called with architectures (the protocol the rest of the project speaks) or,
+on the hot path, with token rows (``on_tokens``), with no per-architecture Python work.
+
+* :class:`CellValues` — a value per cell of a space small enough to enumerate (NB201: 15,625), indexed by
+  the tokens' mixed-radix number: a table's latency or accuracy, a predictor's score of every cell;
+* :class:`TableOrModel` — the rows of a platform's latency table by their exact tokens, a model elsewhere;
+* :class:`LutLatency` — a local platform's block LUT sum and its linear correction;
+* :class:`DeviceLatency` — an imported device's latency predictor (one-hot, resolution, log MAdds);
+* :class:`PredictorScore`, :class:`MLPScore` — the accuracy predictor, the evaluator R(α | B).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from nag.serving.sampler import interpolation_weights
+from nag.spaces.base import Arch, SearchSpace
+
+
+def keys(tokens: np.ndarray) -> np.ndarray:
+    """One opaque, sortable key per token row (its bytes)."""
+    t = np.ascontiguousarray(np.asarray(tokens, dtype=np.uint8))
+    return t.view(np.dtype((np.void, t.shape[1]))).ravel()
+
+
+class TokenFn:
+    """A value per architecture, computed from canonical token rows."""
+
+    space: SearchSpace
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
+        if not archs:
+            return np.zeros(0)
+        return self.on_tokens(np.array([a.tokens for a in archs], dtype=np.int64))
+
+
+class CellValues(TokenFn):
+    """A value for every cell of an enumerable space; cells never given get ``missing``."""
+
+    def __init__(self, space: SearchSpace, tokens: np.ndarray, values: np.ndarray, missing: float = np.inf):
+        self.space = space
+        sizes = np.asarray(space.vocab_sizes, dtype=np.int64)
+        self.radix = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
+        self.values = np.full(int(np.prod(sizes)), missing, dtype=np.float64)
+        self.values[self.index(tokens)] = values
+
+    def index(self, tokens: np.ndarray) -> np.ndarray:
+        return np.asarray(tokens, dtype=np.int64) @ self.radix
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        return self.values[self.index(tokens)]
+
+
+class TableOrModel(TokenFn):
+    """The latency table's value for its own architectures (matched by exact tokens), ``model``'s times
+    ``factor`` (1, or the bound's factor for the model's estimates) for any other."""
+
+    def __init__(self, space: SearchSpace, tokens: np.ndarray, values: np.ndarray, model: TokenFn,
+                 factor: float = 1.0) -> None:
+        self.space, self.model, self.factor = space, model, float(factor)
+        k = keys(tokens)
+        order = np.argsort(k, kind="stable")
+        self.sorted_keys, self.values = k[order], np.asarray(values, dtype=np.float64)[order]
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        k = keys(tokens)
+        pos = np.minimum(np.searchsorted(self.sorted_keys, k), len(self.sorted_keys) - 1)
+        hit = self.sorted_keys[pos] == k
+        out = np.empty(len(k))
+        out[hit] = self.values[pos[hit]]
+        if (~hit).any():
+            out[~hit] = self.model.on_tokens(tokens[~hit]) * self.factor
+        return out
+
+
+def _slots(space, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mbv3 rows → (active (N, S, 4), kernel token (N, S, 4), expand token (N, S, 4))."""
+    from nag.spaces.mbv3 import DEPTHS, MAX_DEPTH
+
+    t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), space.num_stages, 1 + 2 * MAX_DEPTH)
+    active = np.arange(MAX_DEPTH)[None, None, :] < np.asarray(DEPTHS)[t[:, :, 0]][:, :, None]
+    return active, t[:, :, 1::2], t[:, :, 2::2]
+
+
+def block_sum(space, table: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Σ over active blocks of ``table[stage, min(slot, 1), kernel, expand]`` (slots past the first of a
+    stage share their shapes) and the active block count, per row."""
+    active, k, e = _slots(space, tokens)
+    stage = np.arange(space.num_stages)[None, :, None]
+    slot = np.minimum(np.arange(k.shape[2]), 1)[None, None, :]
+    return (table[stage, slot, k, e] * active).sum(axis=(1, 2)), active.sum(axis=(1, 2)).astype(np.float64)
+
+
+@dataclass
+class Linear:
+    """``X @ coef + intercept``: a fitted scikit-learn linear model's prediction, kept as arrays."""
+
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def of(cls, model) -> Linear:
+        return cls(np.asarray(model.coef_, dtype=np.float64).ravel(), float(np.ravel(model.intercept_)[0]))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return X @ self.coef + self.intercept
+
+
+class LutLatency(TokenFn):
+    """Block LUT sum (``base`` + the active blocks' entries), corrected by ``correction`` on (sum, block
+    count[, one-hot features]); a non-positive correction falls back to the raw sum."""
+
+    def __init__(self, space, base: float, table: np.ndarray, correction: Linear | None, features: bool):
+        self.space, self.base, self.table = space, float(base), np.asarray(table, dtype=np.float64)
+        self.correction, self.features = correction, features
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        sums, counts = block_sum(self.space, self.table, tokens)
+        sums = sums + self.base
+        if self.correction is None:
+            return sums
+        X = np.column_stack([sums, counts])
+        if self.features:
+            X = np.hstack([X, self.space.features_from_tokens(tokens)])
+        out = self.correction.predict(X)
+        return np.where(out > 0, out, sums)
+
+
+class DeviceLatency(TokenFn):
+    """An imported device's predictor of log latency on one-hot choices, resolution / 224, log MAdds at
+    the device's resolution (``fixed`` + per-block ``madds``) and half the one-hot count."""
+
+    def __init__(self, space, predictor: Any, resolution: int, fixed: float, madds: np.ndarray):
+        self.space, self.predictor, self.resolution = space, predictor, int(resolution)
+        self.fixed, self.madds = float(fixed), np.asarray(madds, dtype=np.float64)
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        onehot = self.space.features_from_tokens(tokens).astype(np.float64)
+        madds = self.fixed + block_sum(self.space, self.madds, tokens)[0]
+        X = np.column_stack([onehot, np.full(len(onehot), self.resolution / 224.0), np.log(madds),
+                             onehot.sum(1) / 2.0])
+        return np.exp(self.predictor.predict(X))
+
+
+class PredictorScore(TokenFn):
+    """An accuracy predictor's estimate (%), the same for every budget."""
+
+    budget_free = True  # one score per architecture, whatever the budget
+    is_accuracy = True  # comparable with measured accuracies
+
+    def __init__(self, space: SearchSpace, predictor: Any) -> None:
+        self.space, self.predictor = space, predictor
+
+    def on_tokens(self, tokens: np.ndarray, budgets: np.ndarray | None = None) -> np.ndarray:
+        return np.asarray(self.predictor.predict(self.space.features_from_tokens(tokens)), dtype=np.float64)
+
+    def __call__(self, archs: Sequence[Arch], budgets: np.ndarray | None = None) -> np.ndarray:
+        return super().__call__(archs)
+
+
+class CellScore(CellValues):
+    """:class:`PredictorScore` precomputed for every cell of an enumerable space."""
+
+    budget_free = True
+    is_accuracy = True
+
+    def on_tokens(self, tokens: np.ndarray, budgets: np.ndarray | None = None) -> np.ndarray:
+        return super().on_tokens(tokens)
+
+    def __call__(self, archs: Sequence[Arch], budgets: np.ndarray | None = None) -> np.ndarray:
+        return super().__call__(archs)
+
+
+class MLPScore(TokenFn):
+    """The evaluator R(α | B): ReLU layers over [features ⊕ g(B)], g interpolated as in training."""
+
+    def __init__(self, space: SearchSpace, budgets: np.ndarray, table: np.ndarray, layers: list) -> None:
+        self.space, self.budgets, self.table, self.layers = space, np.asarray(budgets), table, layers
+
+    def on_tokens(self, tokens: np.ndarray, budgets: np.ndarray) -> np.ndarray:
+        emb = interpolation_weights(self.budgets, budgets) @ self.table
+        x = np.hstack([self.space.features_from_tokens(tokens), emb.astype(np.float32)])
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w + b
+            if i + 1 < len(self.layers):
+                np.maximum(x, 0, out=x)
+        return x[:, 0].astype(np.float64)
+
+    def __call__(self, archs: Sequence[Arch], budgets: np.ndarray) -> np.ndarray:
+        return self.on_tokens(np.array([a.tokens for a in archs], dtype=np.int64), budgets)
