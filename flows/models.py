@@ -1,4 +1,6 @@
-"""MLflow pyfunc models of a platform: the generator (budgets in, architectures out) and its evaluator.
+"""The pyfunc classes of generator/evaluator versions registered before models from code (flows/
+generator_model.py): such versions were cloudpickled and unpickle these classes, so a registry's older
+champion still loads and the gate can compare with it. New versions are logged from code.
 
 Each model bundles everything it needs, so ``mlflow.pyfunc.load_model("models:/nag-generator-<p>@champion")``
 works in a fresh process without the pipeline's files: the evaluator and generator checkpoints (the

@@ -1,7 +1,8 @@
 """``python -m flows.register``: log the pipeline run to MLflow, register its models, run the gate.
 
 Registered models: ``nag-supernet`` (when an mbv3 platform is declared), ``nag-evaluator-<p>`` and
-``nag-generator-<p>`` (pyfunc, see flows/models.py), ``nag-subnet-<p>`` (mbv3 platforms: one version per
+``nag-generator-<p>`` (MLflow models from code: flows/generator_model.py, flows/evaluator_model.py, served
+from the platform's engine file, ``nag`` bundled as code), ``nag-subnet-<p>`` (mbv3 platforms: one version per
 finetuned budget, see flows/subnets.py). The whole step holds ``mlruns/registry.lock``:
 a second writer waits ``registry.lock_timeout_s`` and then stops with an error, having written nothing.
 Works with or without Prefect (the Prefect flows call :func:`register_all`).
@@ -10,7 +11,6 @@ Works with or without Prefect (the Prefect flows call :func:`register_all`).
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,20 +20,45 @@ from filelock import FileLock, Timeout
 from mlflow import MlflowClient
 
 from flows import registry as reg
-from flows.models import EvaluatorModel, GeneratorModel, bundle_artifacts
 from flows.subnets import register_subnets
 from flows.tracking import check_inputs, configure, log_pipeline, platform_files, provenance
 
+HERE = Path(__file__).resolve().parent
+MODEL_CODE = {"generator": HERE / "generator_model.py", "evaluator": HERE / "evaluator_model.py"}
+
 
 def _requirements() -> list[str]:
-    """Pinned requirements of the bundled models (explicit: inferring them imports the world). The
-    models also import the ``nag`` package: load them in the project's environment (scripts/setup.sh)."""
+    """Pinned requirements of the generator/evaluator models (explicit: inferring them imports the world):
+    what the engine needs (no torch); ``nag`` itself travels with the model as code."""
     from importlib.metadata import version
 
-    return [
-        f"{p}=={version(p)}"
-        for p in ("torch", "numpy", "pandas", "scikit-learn", "pyarrow", "pyyaml", "mlflow")
-    ]
+    return [f"{p}=={version(p)}" for p in ("mlflow", "numpy", "pandas", "scikit-learn", "scipy", "pyyaml")]
+
+
+def _signature(kind: str):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    if kind == "generator":
+        inputs = Schema([ColSpec("double", "budget_ms")])
+        out = [("budget_ms", "double"), ("arch_id", "string"), ("tokens", "string"), ("arch", "string"),
+               ("latency_ms", "double"), ("latency_bound_ms", "double"), ("predicted_accuracy", "double"),
+               ("satisfied", "boolean")]
+    else:
+        inputs = Schema([ColSpec("string", "tokens"), ColSpec("double", "budget_ms")])
+        out = [("arch_id", "string"), ("score", "double"), ("predicted_accuracy", "double"),
+               ("latency_ms", "double")]
+    return ModelSignature(inputs, Schema([ColSpec(t, n) for n, t in out]))
+
+
+def log_engine_model(kind: str, engine: Path):
+    """Log the ``kind`` (generator | evaluator) model of an engine file to the active run, from code."""
+    import nag
+
+    return mlflow.pyfunc.log_model(name=kind, python_model=str(MODEL_CODE[kind]),
+                                   artifacts={"engine": str(engine)},
+                                   code_paths=[str(Path(nag.__file__).parent)],
+                                   pip_requirements=_requirements(), signature=_signature(kind))
 
 
 def _subnet_requirements() -> list[str]:
@@ -67,32 +92,17 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     files = platform_files(root, params.platform(name))
     gen_name, ev_name = f"nag-generator-{name}", f"nag-evaluator-{name}"
     platform, accuracy_of, kind = _reference(root, params, name)
-    with tempfile.TemporaryDirectory() as tmp:
-        arts = bundle_artifacts(Path(tmp), params, platform, files["evaluator"], files["generator"],
-                                files["latency"], files["latency_model"])
-        fp = reg.fingerprint(
-            [Path(arts[k]) for k in ("bundle", "evaluator", "generator", "latency", "latency_model")]
-        )
-        reg.ensure_model(client, gen_name, f"NAG generator for {name}: budgets (ms) in, architectures out")
-        reg.ensure_model(client, ev_name, f"NAG evaluator R(arch | budget) for {name}")
-        existing = reg.find_version(client, gen_name, fp)
-        if existing is None:
-            with mlflow.start_run(run_id=run_id):
-                gen_info = mlflow.pyfunc.log_model(
-                    name="generator",
-                    python_model=GeneratorModel(),
-                    artifacts=arts,
-                    pip_requirements=_requirements(),
-                )
-                ev_info = mlflow.pyfunc.log_model(
-                    name="evaluator",
-                    python_model=EvaluatorModel(),
-                    artifacts=arts,
-                    pip_requirements=_requirements(),
-                )
-            challenger = mlflow.pyfunc.load_model(gen_info.model_uri)
-        else:
-            challenger = mlflow.pyfunc.load_model(f"models:/{gen_name}/{existing.version}")
+    fp = reg.fingerprint([files["engine"], *MODEL_CODE.values()])
+    reg.ensure_model(client, gen_name, f"NAG generator for {name}: budgets (ms) in, architectures out")
+    reg.ensure_model(client, ev_name, f"NAG evaluator R(arch | budget) for {name}")
+    existing = reg.find_version(client, gen_name, fp)
+    if existing is None:
+        with mlflow.start_run(run_id=run_id):
+            gen_info = log_engine_model("generator", files["engine"])
+            ev_info = log_engine_model("evaluator", files["engine"])
+        challenger = mlflow.pyfunc.load_model(gen_info.model_uri)
+    else:
+        challenger = mlflow.pyfunc.load_model(f"models:/{gen_name}/{existing.version}")
     dataset_lat = pd.read_parquet(files["dataset"])["latency_ms"].to_numpy()
     grid = reg.evaluation_grid(client, gen_name, dataset_lat, params.registry)
     frame = pd.DataFrame({"budget_ms": [b for b in grid if b >= platform.cheapest]})

@@ -2,8 +2,8 @@
 
 One version per budget of ``finetune@<platform>`` (tags: budget_ms, latency_ms, measured_latency_ms,
 test_accuracy, arch_id, arch, supernet_version ...). A version whose ONNX bytes and budget equal an
-existing version's is not created again. The model runs on onnxruntime, numpy and pandas (no torch, no
-``nag``; unpickling its class imports this ``flows`` package). ``mlflow.pyfunc.load_model(uri)
+existing version's is not created again. The model is logged from code (flows/subnet_model.py) and runs
+on onnxruntime, numpy and pandas alone (no torch, no ``nag``, no ``flows``). ``mlflow.pyfunc.load_model(uri)
 .predict(images)`` takes raw pixel values ``(N, H, W)`` or ``(N, C, H, W)`` in 0..255 and returns each
 image's class, label and probability.
 """
@@ -16,42 +16,11 @@ import tempfile
 from pathlib import Path
 
 import mlflow
-import numpy as np
-import pandas as pd
 from mlflow import MlflowClient
 
 from flows import registry as reg
 
-
-class SubnetModel(mlflow.pyfunc.PythonModel):
-    def load_context(self, context) -> None:
-        import onnxruntime as ort
-
-        self.card = json.loads(Path(context.artifacts["card"]).read_text())
-        self.session = ort.InferenceSession(context.artifacts["onnx"], providers=["CPUExecutionProvider"])
-
-    def predict(self, context, model_input, params: dict | None = None) -> pd.DataFrame:
-        spec = self.card["input"]
-        _, c, h, w = spec["shape"]
-        x = np.asarray(model_input.to_numpy() if isinstance(model_input, pd.DataFrame) else model_input,
-                       dtype=np.float32)
-        if x.ndim == 2 and x.shape[1] == c * h * w:  # a frame / matrix of flattened images
-            x = x.reshape(-1, c, h, w)
-        if x.ndim == 3:
-            x = x[:, None]
-        if x.shape[1:] != (c, h, w):
-            raise ValueError(
-                f"expected images of shape (N, {c}, {h}, {w}) or (N, {h}, {w}) (pixel values 0..255), "
-                f"got {tuple(x.shape)}"
-            )
-        norm = spec["normalize"]
-        x = (x / 255.0 - norm["mean"]) / norm["std"]
-        logits = self.session.run(None, {"input": x.astype(np.float32)})[0]
-        p = np.exp(logits - logits.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        cls = p.argmax(1)
-        labels = spec.get("classes") or [str(i) for i in range(p.shape[1])]
-        return pd.DataFrame({"class": cls, "label": [labels[i] for i in cls], "probability": p.max(1)})
+MODEL_CODE = Path(__file__).resolve().parent / "subnet_model.py"
 
 
 def _fingerprint(onnx: Path, card: dict) -> str:
@@ -108,7 +77,7 @@ def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, p
             with mlflow.start_run(run_id=run_id):
                 info = mlflow.pyfunc.log_model(
                     name=f"subnet-{card['arch_id']}",
-                    python_model=SubnetModel(),
+                    python_model=str(MODEL_CODE),
                     artifacts={"onnx": str(onnx), "card": str(Path(tmp) / "card.json")},
                     pip_requirements=requirements,
                 )

@@ -66,7 +66,7 @@ def platform_files(root: Path, p) -> dict[str, Path]:
     lay = PlatformLayout.of(p.name, root)
     files = {"latency": lay.latency, "latency_model": lay.latency_model, "dataset": lay.dataset,
              "evaluator": lay.evaluator, "generator": lay.generator, "frontier": lay.frontier,
-             "validation": lay.validation, "m_latency": lay.latency_metrics,
+             "engine": lay.engine, "validation": lay.validation, "m_latency": lay.latency_metrics,
              "m_train_evaluator": lay.evaluator_metrics, "m_train_generator": lay.generator_metrics}
     if p.group == "supernet_platforms":
         files.update({"m_arch_dataset": lay.dataset_metrics, "m_finetune": lay.finetune_metrics,

@@ -119,7 +119,8 @@ def build_engine(params: Params, platform: Platform, evaluator_path: str | Path,
         raise ValueError("infer.rank_by=predictor needs an accuracy predictor; none was trained")
     if rank_by not in ("predictor", "evaluator"):
         raise ValueError(f"unknown infer.rank_by {rank_by!r}; use evaluator or predictor")
-    score = pred if rank_by == "predictor" else evaluator_score(evaluator, space)
+    reward = evaluator_score(evaluator, space)
+    score = pred if rank_by == "predictor" else reward
     kn = ev_meta["known"]
     cheapest_arch = platform.cheapest_arch()
     return Engine(
@@ -131,6 +132,6 @@ def build_engine(params: Params, platform: Platform, evaluator_path: str | Path,
         margin=float(ev_meta.get("predictor_rmse", 0.0)), cheapest=float(platform.cheapest),
         cheapest_arch=cheapest_arch, feasibility={"mode": platform.feasibility.mode,
                                                   "confidence": platform.feasibility.confidence},
-        accuracy=accuracy, fingerprint=fingerprint(params, name),
+        accuracy=accuracy, evaluator=reward, fingerprint=fingerprint(params, name),
         meta={"evaluator": str(evaluator_path), "generator": str(generator_path)},
     )

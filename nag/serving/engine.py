@@ -91,6 +91,7 @@ class Engine:
     cheapest_arch: str
     feasibility: dict  # {"mode", "confidence"}
     accuracy: CellValues | None = None  # a table's accuracy: the counted queries of the querying mode
+    evaluator: Any = None  # R(α | B) (nag.serving.tokens.MLPScore), whatever ranks
     fingerprint: str = ""
     meta: dict = field(default_factory=dict)
 

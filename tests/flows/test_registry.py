@@ -52,7 +52,8 @@ def build(root, iterations=120, pool=128, widen=0.2, seed=0, size=300) -> None:
         "ds": f"data/archdata/{P}.parquet", "mds": f"reports/metrics/arch_dataset/{P}.json",
         "ev": f"models/evaluator/{P}.pt", "mev": f"reports/metrics/train_evaluator/{P}.json",
         "gen": f"models/generator/{P}.pt", "mgen": f"reports/metrics/train_generator/{P}.json",
-        "fr": f"reports/frontier/{P}.json", "plots": f"reports/plots/{P}"}.items()}
+        "fr": f"reports/frontier/{P}.json", "plots": f"reports/plots/{P}",
+        "engine": f"models/engine/{P}.pkl"}.items()}
     if not (root / f["ev"]).exists() or size != 300:  # the table@ stage, validate@, train_evaluator@
         res = runner.invoke(
             app,
@@ -114,6 +115,8 @@ def build(root, iterations=120, pool=128, widen=0.2, seed=0, size=300) -> None:
             f["fr"],
             "--plots",
             f["plots"],
+            "--engine",
+            f["engine"],
         ],
     ):
         res = runner.invoke(app, args + p)

@@ -91,6 +91,8 @@ def workdir(tmp_path_factory):
             str(d / "frontier.json"),
             "--plots",
             str(d / "plots"),
+            "--engine",
+            str(d / "engine.pkl"),
         ],
     ]
     for args in steps:
