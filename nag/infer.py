@@ -163,31 +163,38 @@ def generate_many(gen, space: SearchSpace, budgets: Sequence[float], latency_fn:
             f"{per_budget} samples on {platform}; raise the budget or retrain the generator"
         )
     budget_free = getattr(score_fn, "budget_free", False)
-    if budget_free:  # score each distinct architecture once, for all budgets
-        shared_scores = cand.values(score_fn, cand.tokens, np.zeros(len(cand.tokens)))
+    if budget_free:  # score each distinct architecture once, rank once, for all budgets
+        shared = cand.values(score_fn, cand.tokens, np.zeros(len(cand.tokens)))
+        by_score = np.argsort(-shared, kind="stable")
+        lat_by_score = cand.lat[by_score]
+    take = 1 if accuracy_fn is None else cfg.candidates
     choices = []
     for b in budgets:
-        feas = np.flatnonzero(cand.lat <= b)
-        if len(feas) == 0:  # only an already-measured architecture fits this budget
+        if budget_free:  # the feasible ones in score order: the same order a sort of them alone gives
+            fits = np.flatnonzero(lat_by_score <= b)
+            n_feasible, top = len(fits), by_score[fits[:take]]
+            top_scores = shared[top]
+        else:
+            feas = np.flatnonzero(cand.lat <= b)
+            scores = cand.values(score_fn, cand.tokens[feas], np.full(len(feas), b)) if len(feas) else feas
+            order = np.argsort(-scores, kind="stable")[:take]
+            n_feasible, top, top_scores = len(feas), feas[order], scores[order]
+        if n_feasible == 0:  # only an already-measured architecture fits this budget
             i = _best_known(known, b)
             acc = float(known[1][i])
             choices.append(
                 Choice(b, known[0][i], float(known[2][i]), acc, acc, len(cand.tokens), 0, 0, rounds)
             )
             continue
-        scores = shared_scores[feas] if budget_free else \
-            cand.values(score_fn, cand.tokens[feas], np.full(len(feas), b))
-        order = np.argsort(-scores, kind="stable")
         if accuracy_fn is None:
-            best, acc, n_q = int(order[0]), None, 0
-            value = float(scores[best]) - margin
+            j, acc, n_q = 0, None, 0
+            value = float(top_scores[0]) - margin
         else:
-            top = order[: cfg.candidates]
-            accs = np.asarray(accuracy_fn([cand.arch(feas[i]) for i in top]), dtype=np.float64)
-            best, acc, n_q = int(top[int(np.argmax(accs))]), float(accs.max()), len(top)
+            accs = np.asarray(accuracy_fn([cand.arch(i) for i in top]), dtype=np.float64)
+            j, acc, n_q = int(np.argmax(accs)), float(accs.max()), len(top)
             value = acc
-        choice = Choice(b, cand.arch(feas[best]), float(cand.lat[feas[best]]), float(scores[best]), acc,
-                        len(cand.tokens), len(feas), n_q, rounds)
+        choice = Choice(b, cand.arch(top[j]), float(cand.lat[top[j]]), float(top_scores[j]), acc,
+                        len(cand.tokens), n_feasible, n_q, rounds)
         i = _best_known(known, b)
         if i is not None and known[1][i] > value:  # an already-measured architecture is better
             acc = float(known[1][i])
