@@ -50,7 +50,8 @@ def _one_blas_thread():
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     np.negative(z, out=z)
-    np.exp(z, out=z)
+    with np.errstate(over="ignore"):  # exp(-z) = inf gives σ = 0, as it should
+        np.exp(z, out=z)
     z += 1
     return np.reciprocal(z, out=z)
 
