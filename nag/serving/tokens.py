@@ -13,6 +13,7 @@ on the hot path, with token rows (``on_tokens``), with no per-architecture Pytho
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +30,14 @@ def keys(tokens: np.ndarray) -> np.ndarray:
     return t.view(np.dtype((np.void, t.shape[1]))).ravel()
 
 
-class TokenFn:
+class TokenFn(ABC):
     """A value per architecture, computed from canonical token rows."""
 
     space: SearchSpace
 
+    @abstractmethod
     def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The values of canonical token rows ``(N, T)``."""
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         if not archs:
