@@ -291,21 +291,22 @@ def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: 
         nag = d3[d]["nag"]
         others = {m: s for m, s in {**d2[d], **d3[d]}.items() if m != "nag"}
         targets[d] = {
-            "nag_best_mean_accuracy": all(
+            "nag_best_mean_accuracy": bool(all(
                 nag["mean_accuracy"] >= s["mean_accuracy"] for s in others.values()
-            ),
-            "nag_satisfaction_100": nag["satisfaction"] == 1.0,
-            "no_accuracy_collapses": d2[d]["pareto_no_accuracy"]["mean_accuracy"] < nag["mean_accuracy"] - 1.0
-            and np.mean(d2[d]["pareto_no_accuracy"]["lat_mean"]) < np.mean(nag["lat_mean"]),
-            "no_accuracy_samples_collapse": _samples_gap(runs, d) > 3.0,
+            )),
+            "nag_satisfaction_100": bool(nag["satisfaction"] == 1.0),  # numpy bools are not JSON
+            "no_accuracy_collapses": bool(
+                d2[d]["pareto_no_accuracy"]["mean_accuracy"] < nag["mean_accuracy"] - 1.0
+                and np.mean(d2[d]["pareto_no_accuracy"]["lat_mean"]) < np.mean(nag["lat_mean"])),
+            "no_accuracy_samples_collapse": bool(_samples_gap(runs, d) > 3.0),
             "no_accuracy_samples_gap_pp": _samples_gap(runs, d),
-            "new_budget_1000x_faster": ratios[d] >= 1000,
+            "new_budget_1000x_faster": bool(ratios[d] >= 1000),
             "speedup": ratios[d],
             "nag_minus_best_baseline_pp": nag["mean_accuracy"]
             - max(s["mean_accuracy"] for s in others.values()),
         }
         if ft:
-            targets[d].update(nag_best_finetuned=ft["nag_minus_best_pp"] >= 0,
+            targets[d].update(nag_best_finetuned=bool(ft["nag_minus_best_pp"] >= 0),
                               nag_minus_best_finetuned_pp=ft["nag_minus_best_pp"])
     tables, figures = out / "tables", out / "figures"
     tables.mkdir(parents=True, exist_ok=True)

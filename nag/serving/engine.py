@@ -45,7 +45,9 @@ def fingerprint(params: Any, platform: str) -> str:
 
 
 class _Counter:
-    """Accuracy queries of a table, counting the distinct architectures read (the known ones are paid)."""
+    """Accuracy queries of a table, counting the distinct cells read (the known ones are paid): what
+    :class:`nag.archdata.QueryCounter` does by arch_id, by cell index instead, so a call does not hash the
+    dataset's thousand known architectures first."""
 
     def __init__(self, oracle: CellValues, paid: np.ndarray) -> None:
         self.oracle, self.paid = oracle, set(oracle.index(paid).tolist()) if len(paid) else set()

@@ -11,13 +11,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from test_team_setup import free_port, run
+from test_team_setup import free_port, run, wait_http
 from tiny_project import make_project
 
 pytestmark = pytest.mark.slow
@@ -84,18 +83,11 @@ def test_rest_endpoint_from_the_venv(registered, venv):
     port = free_port()
     proc = subprocess.Popen([str(venv / "bin/mlflow"), "models", "serve", "-m", MODEL, "--env-manager",
                              "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"], cwd=venv.parent,
-                            env={**env, "PYTHONPATH": ""}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env={**env, "PYTHONPATH": ""}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail(f"mlflow models serve did not answer /ping: {proc.stderr.read1(4000)!r}")
+        wait_http(f"{url}/ping", proc, "mlflow models serve")
         frontier = json.loads((root / f"reports/frontier/{P}.json").read_text())["frontier"]
         budgets = [r["budget_ms"] for r in frontier[1:4]]
         one = {"dataframe_records": [{"budget_ms": budgets[0]}]}

@@ -26,6 +26,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_http(url: str, proc, what: str, seconds: int = 120) -> None:
+    """Wait until ``url`` answers 200; fail naming ``what`` (and stop ``proc``) if it does not."""
+    for _ in range(seconds):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(1)
+    proc.kill()
+    pytest.fail(f"{what} did not answer {url} within {seconds} s")
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     d = tmp_path_factory.mktemp("mlflow-server")
@@ -36,16 +49,7 @@ def server(tmp_path_factory):
          (d / "artifacts").as_uri(), "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail("mlflow server did not answer /health within 120 s")
+    wait_http(f"{url}/health", proc, "mlflow server")
     yield url, d
     proc.terminate()
     proc.wait(timeout=30)
