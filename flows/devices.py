@@ -9,8 +9,9 @@ an ``imported`` platform. Any failure — a bad file, a name that is taken — c
 
 A file with an ``arch_str`` column (NAS-Bench-201 cells, as ``nag measure-plan`` writes them) is a
 NAS-Bench-201 device: declared under ``table_platforms:`` with ``table: data/benchmarks/nb201.csv``, whose
-devices its latency is transferred from — ``latency.min_measured`` (10) rows are enough. An mbv3 device's
-predictor is fitted on its own rows: it needs at least :data:`MBV3_MIN_ROWS`.
+devices its latency is transferred from — ``latency.min_measured`` (10) rows are enough. An mbv3 device
+(OFA ``ks``/``e``/``d`` columns) needs as few: under 100 rows its latency is transferred from the OFA
+reference table's devices (nag.fewshot.mbv3_device), from 100 rows fitted on its own.
 
 ``append_measurements`` adds a file's rows to an existing imported device (the inbox does, for a file
 named after one): duplicates of rows it has are dropped, a conflicting latency refuses the file.
@@ -25,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from flows.validate import MBV3_MIN_ROWS, describe_failures, measurement_expectations, run_suite
+from flows.validate import describe_failures, measurement_expectations, run_suite
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Add a device from its own latency measurements: the file is validated (Great "
@@ -114,12 +115,10 @@ def parse_file(source: Path, frame: pd.DataFrame | None, min_rows: int) -> tuple
     nb201 = "arch_str" in frame.columns
     parsed = (read_nb201_measurements(source, frame) if nb201
               else read_measurements(source, imagenet_space(), frame))
-    need = min_rows if nb201 else max(min_rows, MBV3_MIN_ROWS)
-    if len(parsed) < need:
-        more = need - len(parsed)
-        why = "" if nb201 else "an mbv3 device is fitted on its own rows; "
+    if len(parsed) < min_rows:
+        more = min_rows - len(parsed)
         raise DeviceError(f"{source}: {len(parsed)} measured architecture(s); measure at least {more} more "
-                          f"({why}nag measure-plan -p <a platform of that space> --n {more} says which)")
+                          f"(nag measure-plan -p <a platform of that space> --n {more} says which)")
     return parsed, nb201
 
 

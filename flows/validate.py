@@ -68,17 +68,13 @@ def latency_expectations(kind: str, arch_ids: list[str], cfg, max_spread: float 
     return exps
 
 
-MBV3_MIN_ROWS = 100  # an mbv3 device's predictor is fitted on its own rows (no transfer to mbv3 devices yet)
-
-
 def measurement_expectations(cfg, nb201: bool = False) -> list:
-    """A device's measurement file: enough rows (NB201 devices: ``latency.min_measured``, their latency is
-    transferred from the table's devices; mbv3: at least :data:`MBV3_MIN_ROWS`), sane, no duplicates."""
+    """A device's measurement file: at least ``latency.min_measured`` rows (few rows: latency transferred
+    from the known devices of its space, nag.fewshot), sane, no duplicates."""
     _, gxe = _gx()
     lo, hi = cfg.range_ms
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=cfg.min_measured if nb201 else
-                                           max(cfg.min_measured, MBV3_MIN_ROWS)),
+        gxe.ExpectTableRowCountToBeBetween(min_value=cfg.min_measured),
         gxe.ExpectColumnValuesToNotBeNull(column="latency_ms"),
         gxe.ExpectColumnValuesToBeBetween(column="latency_ms", min_value=lo, max_value=hi),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["arch_id", "resolution"]),

@@ -41,7 +41,8 @@ class SupernetConfig:
     dropout: float = 0.1
     batch_size: int = 128  # global: split over the ranks of a distributed run
     images_per_epoch: int = 0  # 0 = the whole train split; otherwise a fresh random subset per epoch
-    subnets_per_step: int = 2
+    subnets_per_step: int = 2  # subnets trained per step (sandwich: the largest and smallest among them)
+    sampling: str = "random"  # random | sandwich (nag.supernet.sampling)
     distill: bool = False  # in-place distillation: sampled subnets also learn the largest's outputs
     distill_temperature: float = 1.0
     optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum)
@@ -51,6 +52,7 @@ class SupernetConfig:
     phases: tuple[PhaseConfig, ...] = DEFAULT_PHASES
     calib_images: int = 500  # BN recalibration before any subnet is evaluated
     eval_subnets: int = 20  # random subnets evaluated on the test split at the end
+    reference_images: int = 0  # > 0: the smallest subnet also trained alone on this many images (reference)
     device: str = "auto"  # auto | cpu | cuda
     threads: int = 0  # torch intra-op threads per process (0 = torch's default)
     seed: int = 0

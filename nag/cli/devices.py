@@ -54,37 +54,31 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
 
 
 def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[str]]:
-    """Plan rows (OFA ``ks``, ``e``, ``d``, ``resolution``, empty ``latency_ms``) over the platform's
-    sampled architectures, every other mbv3 platform's latency table as references."""
+    """Plan rows (OFA ``ks``, ``e``, ``d``, ``resolution``, empty ``latency_ms``) over the dataset's sampled
+    architectures, spread over their latency on the OFA reference table's devices (what a few-row device's
+    latency is transferred from), at the platform's resolution (default: the table's largest)."""
     import numpy as np
-    import pandas as pd
 
-    from nag.fewshot.transfer import TransferError, measurement_plan
-    from nag.layout import ARCHS, PREPARED, PlatformLayout
+    from nag.fewshot.mbv3_device import REFERENCE_TABLE, reference_predictors, reference_resolution
+    from nag.fewshot.transfer import measurement_plan
+    from nag.latency.predictor import device_features
+    from nag.layout import ARCHS, PREPARED
     from nag.supernet.archs import load_archs
     from nag.supernet.data import make_space
 
     space = make_space(params.supernet, PREPARED)
-    df, archs = load_archs(ARCHS, space)
-    refs, cols = [], []
-    for p in params.platforms:
-        path = PlatformLayout.of(p.name).latency
-        if p.name == name or p.group != "supernet_platforms" or not path.is_file():
-            continue
-        lat = pd.read_parquet(path).set_index("arch_id")["latency_ms"]
-        if df["arch_id"].isin(lat.index).all():
-            refs.append(p.name)
-            cols.append(np.log(lat.loc[df["arch_id"]].to_numpy()))
-    if not refs:
-        raise TransferError("no mbv3 platform's latency table covers the sampled architectures yet: run "
-                            "`dvc repro latency@cpu-torch` first (a reference device to plan from)")
-    rows = measurement_plan(np.column_stack(cols), n, seed)
+    _, archs = load_archs(ARCHS, space)
+    pc = params.platform(name)
+    res = (pc.resolution if pc.kind == "imported" else 0) or reference_resolution(REFERENCE_TABLE)
+    refs, cols = reference_predictors(str(REFERENCE_TABLE), seed)
+    X = device_features(archs, np.full(len(archs), res))
+    rows = measurement_plan(np.column_stack([c.predict(X) for c in cols]), n, seed)
     out = []
     for i in rows:
         ofa = space.to_ofa(archs[i])
-        out.append({**{k: " ".join(map(str, ofa[k])) for k in ("ks", "e", "d")},
-                    "resolution": space.macro.input_size, "latency_ms": ""})
-    return out, refs
+        out.append({**{k: " ".join(map(str, ofa[k])) for k in ("ks", "e", "d")}, "resolution": int(res),
+                    "latency_ms": ""})
+    return out, list(refs)
 
 
 def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
@@ -112,8 +106,8 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
             pc = cfg.platform(name)
             n = nxt or n
             if nxt and pc.group != "table_platforms":
-                raise ValueError(f"--next: {name} is an mbv3 platform, its devices fitted on their own rows; "
-                                 f"plan them with --n")
+                raise ValueError(f"--next: {name} is an mbv3 platform; --next plans NAS-Bench-201 devices so "
+                                 f"far: plan it with --n")
             rows, refs = (_nb201_plan(pc, n, seed, nxt) if pc.group == "table_platforms"
                           else _mbv3_plan(cfg, name, n, seed))
         text = pd.DataFrame(rows).to_csv(index=False)

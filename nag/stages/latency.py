@@ -5,7 +5,8 @@
   ``latency.validate_sample`` whole networks measured directly (those rows: ``measured``; the rest: ``lut``),
   all of it timed beside the drift probes and restated on one machine state (:mod:`nag.latency.normalise`).
 * ``imported`` — a predictor fitted on the device's measurement file, at the platform's resolution
-  (rows the file measured at that resolution: ``measured``; the rest: ``predicted``).
+  (rows the file measured at that resolution: ``measured``; the rest: ``predicted``); under
+  :data:`nag.fewshot.mbv3_device.OWN_ROWS` rows, latency transferred from the OFA reference table's devices.
 
 Output columns: ``arch_id, latency_ms, source, spread`` (spread: IQR / median of the measurement, the
 propagated IQR of the LUT entries for LUT rows, NaN where unknown).
@@ -27,6 +28,7 @@ import pandas as pd
 from nag.atomic import write_with
 from nag.config import ConfigError, LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_nb201
+from nag.fewshot.mbv3_device import OWN_ROWS, REFERENCE_TABLE, fit_transfer_predictor
 from nag.latency.bound import ErrorModel, log_residuals
 from nag.latency.drift import choose_probes, probe_set
 from nag.latency.lut import build_lut, check_lut, lut_sums
@@ -120,7 +122,13 @@ def _imported(
             f"{m['resolution'].min()}..{m['resolution'].max()}; set platforms.{plat.name}.resolution"
         )
     X = device_features(file_archs, m["resolution"].to_numpy() if has_res else np.full(len(m), res))
-    model, report, heldout = fit_latency_predictor(X, m["latency_ms"].to_numpy(), seed=cfg.seed)
+    if len(m) < OWN_ROWS:  # a few rows: transferred from the reference table's devices
+        model, report, heldout = fit_transfer_predictor(X, m["latency_ms"].to_numpy(), REFERENCE_TABLE,
+                                                        seed=cfg.seed, min_rows=cfg.min_measured)
+        held = f"{len(m)} measured rows, each predicted without it ({report['transfer']['validation']})"
+    else:
+        model, report, heldout = fit_latency_predictor(X, m["latency_ms"].to_numpy(), seed=cfg.seed)
+        held = f"{len(heldout[0])} held-out rows of the device's file (20 %)"
     lat = predict_latency(model, archs, res)
     source = np.array(["predicted"] * len(archs), dtype=object)
     spread = np.full(len(archs), np.nan)
@@ -135,7 +143,7 @@ def _imported(
                "n_measured": int((source == "measured").sum())}
     metrics["calibration"] = _calibration(predicted=heldout)
     error = ErrorModel({"predicted": log_residuals(*heldout)},
-                       {"predicted": f"{len(heldout[0])} held-out rows of the device's file (20 %)",
+                       {"predicted": held,
                         "measured": "the device's own measurements: taken as exact"})
     model = LatencyModel(plat.name, "imported", predictor=model, resolution=int(res), error=error)
     model.meta["check"] = (heldout, f"held-out predictions ({len(heldout[0])} archs, {report['chosen']})")

@@ -9,14 +9,35 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 
-from nag.config import SupernetConfig
+from nag.config import FinetuneConfig, SupernetConfig
+from nag.spaces.base import Arch
+from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.checkpoint import save_supernet
-from nag.supernet.data import load_images, make_space
-from nag.supernet.evaluate import measure, noise_report, rank_corr
+from nag.supernet.data import Images, load_images, make_space
+from nag.supernet.evaluate import accuracy, fold_bn, measure, noise_report, rank_corr
+from nag.supernet.finetune import finetune
 from nag.supernet.static import arch_madds
+from nag.supernet.supernet import Supernet
 from nag.supernet.train import StepHook, train_supernet
+
+
+def trained_alone(space: MBV3Space, cfg: SupernetConfig, arch: Arch, train: Images, test: Images) -> dict:
+    """The reference a subnet's supernet accuracy is judged by: the same network trained from scratch on
+    its own (``reference_images`` seeded train images, AdamW at the first phase's lr, cosine)."""
+    torch.manual_seed(cfg.seed)
+    net = Supernet(space).extract(arch)
+    if cfg.device != "cuda":
+        net = net.to(memory_format=torch.channels_last)
+    epochs = -(-cfg.reference_images // len(train))
+    ft = FinetuneConfig(epochs=epochs, images_per_epoch=cfg.reference_images // epochs,
+                        batch_size=cfg.batch_size, lr=cfg.phases[0].lr, weight_decay=cfg.weight_decay,
+                        label_smoothing=cfg.label_smoothing, threads=cfg.threads, seed=cfg.seed)
+    record = finetune(net, train, ft, desc="smallest, trained alone")
+    return {"test_acc": accuracy(fold_bn(net.eval()), test), "images": record["images"],
+            "wall_s": record["wall_s"]}
 
 
 def run(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | Path,
@@ -42,6 +63,7 @@ def run(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | 
     second = np.array([measure(net, a, calib[1], test) for a in randoms])
     madds = np.array([arch_madds(space, a) for a in randoms])
     save_supernet(out, net, trainer.norm, {"config": asdict(cfg), "history": summary["history"]})
+    alone = trained_alone(space, cfg, smallest, trainer.train, test) if cfg.reference_images else None
     noise = noise_report(first, second)
     p = acc["largest"] / 100
     return {
@@ -57,6 +79,7 @@ def run(cfg: SupernetConfig, prepared: str | Path, out: str | Path, work: str | 
         },
         "eval_noise": {**noise, "per_measurement_std": noise["std_diff"] / np.sqrt(2),
                        "test_sampling_se": 100 * float(np.sqrt(p * (1 - p) / len(test)))},
+        "smallest_trained_alone": alone,
         "madds_largest": arch_madds(space, largest),
         "madds_smallest": arch_madds(space, smallest),
         "eval_wall_s": time.perf_counter() - t0,

@@ -1,5 +1,6 @@
 """Progressive shrinking (once-for-all): train the full network, then open up kernel, depth and expand
-choices phase by phase, several random subnets per step, optional in-place distillation.
+choices phase by phase, several subnets per step (random, or the sandwich rule: largest + smallest + random;
+``nag.supernet.sampling``), optional in-place distillation from the largest.
 
 Runs unchanged on one process or under ``torchrun`` (DistributedDataParallel; gloo on CPU, nccl on
 GPU): each rank takes every ``world``-th image of the epoch's permutation, all ranks sample the same
@@ -23,16 +24,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as torch_dist
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from nag.checkpoint import CheckpointError, load_object
 from nag.config import ConfigError, PhaseConfig, SupernetConfig
-from nag.spaces.base import Arch
 from nag.spaces.mbv3 import DEPTHS, EXPANDS, KERNELS, MBV3Space
 from nag.supernet.checkpoint import check_supernet_meta, save_supernet
 from nag.supernet.data import Images, load_images
+from nag.supernet.sampling import SubnetLoss, step_archs, step_plan
 from nag.supernet.supernet import Supernet
 
 StepHook = Callable[[int, int, int], None]
@@ -84,46 +84,21 @@ def check_schedule(cfg: SupernetConfig, world: int = 1) -> None:
     if cfg.batch_size < world or cfg.batch_size % world or cfg.subnets_per_step < 1:
         raise ConfigError(f"supernet.batch_size ({cfg.batch_size}) must be a multiple of the {world} ranks "
                           f"and subnets_per_step >= 1")
+    step_plan(cfg.sampling, cfg.subnets_per_step, cfg.distill, single=False)  # refuses a bad sampling rule
+
+
+EVAL_ONLY = ("calib_images", "eval_subnets", "reference_images", "device", "threads")
 
 
 def fingerprint(cfg: SupernetConfig, space: MBV3Space) -> str:
     """What a resumed run must share with the checkpoint (evaluation-only settings excluded)."""
-    train = {
-        k: v for k, v in asdict(cfg).items() if k not in ("calib_images", "eval_subnets", "device", "threads")
-    }
+    train = {k: v for k, v in asdict(cfg).items() if k not in EVAL_ONLY}
     text = json.dumps({"cfg": train, "macro": asdict(space.macro)}, sort_keys=True, default=list)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def _seed(*parts: int) -> int:
     return int(hashlib.sha1(",".join(map(str, parts)).encode()).hexdigest()[:8], 16)
-
-
-class SubnetLoss(nn.Module):
-    """One forward = the summed loss of every subnet of the step, so DDP sees a single graph."""
-
-    def __init__(self, net: Supernet, label_smoothing: float, temperature: float) -> None:
-        super().__init__()
-        self.net, self.smoothing, self.t = net, label_smoothing, temperature
-
-    def forward(
-        self, x: torch.Tensor, y: torch.Tensor, archs: list[Arch], teacher: Arch | None
-    ) -> torch.Tensor:
-        total, soft = x.new_zeros(()), None
-        if teacher is not None:  # in-place distillation: the largest learns from labels, the rest from it too
-            self.net.set_active(teacher)
-            logits = self.net(x)
-            total = total + F.cross_entropy(logits, y, label_smoothing=self.smoothing)
-            soft = F.softmax(logits.detach() / self.t, dim=1)
-        for arch in archs:
-            self.net.set_active(arch)
-            logits = self.net(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=self.smoothing)
-            if soft is not None:
-                kd = F.kl_div(F.log_softmax(logits / self.t, dim=1), soft, reduction="batchmean") * self.t**2
-                loss = 0.5 * (loss + kd)
-            total = total + loss
-        return total / (len(archs) + (teacher is not None))
 
 
 def _optimizer(net: Supernet, cfg: SupernetConfig, lr: float) -> torch.optim.Optimizer:
@@ -232,9 +207,7 @@ class Trainer:
         torch.manual_seed(_seed(cfg.seed, pi, ep, d.rank))  # dropout and flips
         kernels, depths, expands = _phase_choices(phase)
         single = len(kernels) == len(depths) == len(expands) == 1
-        teacher = (
-            self.net.uniform(kernels[-1], expands[-1], depths[-1]) if cfg.distill and not single else None
-        )
+        plan = step_plan(cfg.sampling, cfg.subnets_per_step, cfg.distill, single)
         total_steps = steps * phase.epochs
         self.model.train()
         t0, loss_sum, seen = time.perf_counter(), 0.0, 0
@@ -246,10 +219,7 @@ class Trainer:
             x, y = self.train.x[idx].to(self.device), self.train.y[idx].to(self.device)
             flip = torch.rand(len(idx), device=self.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
-            archs = [
-                self.net.sample(rng, kernels, depths, expands)
-                for _ in range(1 if single else cfg.subnets_per_step)
-            ]
+            teacher, archs = step_archs(plan, rng, self.net, kernels, depths, expands)
             t = (ep * steps + step) / total_steps
             for group in opt.param_groups:
                 group["lr"] = phase.lr * 0.5 * (1 + math.cos(math.pi * t))

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_supernet import make_prepared, tiny_cfg, write_tiny_params
+from tiny_supernet import TINY_PHASES, make_prepared, tiny_cfg, write_tiny_params
 
 from nag.checkpoint import CheckpointError
 from nag.config import ConfigError, PhaseConfig
@@ -22,8 +22,9 @@ from nag.spaces import MBV3Space
 from nag.stages.train_supernet import run as run_train_supernet
 from nag.supernet.checkpoint import load_supernet, save_supernet
 from nag.supernet.data import load_images, make_macro, make_space, read_meta
+from nag.supernet.sampling import step_archs, step_plan
 from nag.supernet.supernet import Supernet
-from nag.supernet.train import train_supernet
+from nag.supernet.train import check_schedule, train_supernet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,8 +53,13 @@ def test_training_learns_and_writes_phase_checkpoints(prepared, tmp_path):
     assert not net.training and len(norm) == 2
 
 
-def test_interrupted_run_resumes_to_the_same_weights(prepared, tmp_path):
-    cfg = tiny_cfg()
+@pytest.mark.parametrize("options", [
+    {},  # random sampling, SGD
+    # the default recipe's options: sandwich with a random subnet, in-place distillation, AdamW, dropout
+    {"sampling": "sandwich", "subnets_per_step": 3, "distill": True, "optimizer": "adamw", "dropout": 0.1},
+], ids=["random-sgd", "sandwich-distill-adamw"])
+def test_interrupted_run_resumes_to_the_same_weights(prepared, tmp_path, options):
+    cfg = tiny_cfg(**options)
     space = make_space(cfg, prepared)
     quiet = lambda s: None  # noqa: E731
     full, _ = train_supernet(space, cfg, prepared, tmp_path / "a", log=quiet)
@@ -71,8 +77,8 @@ def test_interrupted_run_resumes_to_the_same_weights(prepared, tmp_path):
     assert any("resuming" in m for m in logs)
     assert len(summary["history"]) == 5
     a, b = _state(full.net), _state(resumed.net)
-    for k in a:
-        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+    for k in a:  # bit for bit: every draw is seeded and the optimizer state is restored
+        assert torch.equal(a[k], b[k]), k
 
 
 def test_truncated_resume_checkpoint_is_an_error_not_a_retrain(prepared, tmp_path):
@@ -181,3 +187,32 @@ def test_torchrun_two_cpu_processes(prepared, tmp_path):
     assert metrics["world_size"] == 2 and metrics["ranks_in_sync"] is True
     assert (tmp_path / "s.pt").is_file() and (tmp_path / "work" / "phase-1-kernel.pt").is_file()
     assert metrics["phases"][0]["steps"] == 48 // 16  # the global batch is split over the ranks
+
+
+def test_sandwich_trains_the_largest_and_the_smallest_on_every_step(prepared):
+    space = make_space(tiny_cfg(), prepared)
+    net = Supernet(space)
+    rng = np.random.default_rng(0)
+    k, d, e = (3, 5, 7), (2, 3, 4), (3, 4, 6)
+    teacher, archs = step_archs(step_plan("sandwich", 4, distill=False, single=False), rng, net, k, d, e)
+    assert teacher is None and len(archs) == 4
+    assert archs[0] == net.largest() and archs[1] == net.smallest()
+    teacher, archs = step_archs(step_plan("sandwich", 3, distill=True, single=False), rng, net, k, d, e)
+    assert teacher == net.largest() and archs[0] == net.smallest() and len(archs) == 2  # 3 forwards in all
+    teacher, archs = step_archs(step_plan("random", 2, distill=True, single=False), rng, net, k, d, e)
+    assert teacher == net.largest() and len(archs) == 2  # random + distill: the teacher is one more
+    assert step_archs(step_plan("sandwich", 3, True, single=True), rng, net, (7,), (4,), (6,)) == (
+        None, [net.largest()])
+    with pytest.raises(ConfigError, match="subnets_per_step must be >= 2"):
+        step_plan("sandwich", 1, distill=False, single=False)
+    with pytest.raises(ConfigError, match="sampling must be one of random, sandwich"):
+        check_schedule(tiny_cfg(sampling="sandwhich"))
+
+
+def test_smallest_trained_alone_is_reported_as_the_reference(prepared, tmp_path):
+    cfg = tiny_cfg(sampling="sandwich", phases=TINY_PHASES[:2], reference_images=64)
+    metrics = run_train_supernet(cfg, prepared, tmp_path / "s.pt", tmp_path / "work", log=lambda s: None)
+    alone = metrics["smallest_trained_alone"]
+    assert alone["images"] == 64 and 0 <= alone["test_acc"] <= 100
+    assert run_train_supernet(tiny_cfg(phases=TINY_PHASES[:1]), prepared, tmp_path / "t.pt", tmp_path / "w2",
+                              log=lambda s: None)["smallest_trained_alone"] is None

@@ -1,0 +1,86 @@
+"""An imported mbv3 device from a few of its own measurements: latency transferred from the devices of
+the OFA reference table (``data/benchmarks/ofa_gpu_latency.csv``: the same MobileNetV3 networks timed on
+known GPUs at several batch sizes and resolutions).
+
+Each reference column gets a predictor of its log latency from the architecture encoding at a resolution
+(:func:`nag.latency.predictor.device_features`), so every architecture — the device's measured ones and
+the 16k of the dataset — has a latency on every reference device. The device's own rows then fit a
+:class:`nag.fewshot.transfer.TransferModel` on those reference latencies (plus the encoding from 20 rows),
+chosen by leave-one-out; its out-of-fold residuals are the bound's. :class:`TransferPredictor` wraps both
+with the ``predict(features) -> log latency`` of the own-data predictor, so the latency model, the serving
+engine and ``nag export`` use it unchanged. A device with :data:`OWN_ROWS` rows or more is fitted on its
+own rows as before (:func:`nag.latency.predictor.fit_latency_predictor`).
+
+Example::
+
+    >>> pred, report, heldout = fit_transfer_predictor(X, latency_ms, REFERENCE_TABLE)   # doctest: +SKIP
+    >>> np.exp(pred.predict(device_features(archs, np.full(len(archs), 224))))          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingRegressor
+
+from nag.fewshot.transfer import TransferModel
+from nag.latency.predictor import device_features, imagenet_space, latency_errors
+
+REFERENCE_TABLE = Path("data/benchmarks/ofa_gpu_latency.csv")
+OWN_ROWS = 100  # from this many measured rows an mbv3 device is fitted on its own rows
+
+
+@dataclass
+class TransferPredictor:
+    """Log latency of device-feature rows: reference predictions, then the device's transfer model."""
+
+    references: list[str]
+    columns: list  # per reference: regressor of its log latency on device features
+    model: TransferModel
+
+    def reference_log_latency(self, X: np.ndarray) -> np.ndarray:
+        return np.column_stack([c.predict(X) for c in self.columns])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        return self.model.predict(self.reference_log_latency(X), X)
+
+
+@lru_cache(maxsize=4)
+def reference_predictors(table: str, seed: int = 0) -> tuple[tuple[str, ...], tuple]:
+    """(device names, one fitted regressor per ``lat_*`` column of the OFA table at ``table``)."""
+    from nag.data.benchmarks import load_ofa_latency
+
+    t = load_ofa_latency(table, imagenet_space())
+    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
+    X = device_features(list(t.archs), res)
+    cols = tuple(HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed)
+                 .fit(X, np.log(t.latency(d))) for d in t.devices)
+    return tuple(t.devices), cols
+
+
+def reference_resolution(table: str | Path = REFERENCE_TABLE) -> int:
+    """The largest resolution the reference table measured (what a plan asks a new device to time)."""
+    from nag.data.benchmarks import read_csv_table
+
+    df = read_csv_table(table)
+    return int(df["r"].max()) if "r" in df.columns else 224
+
+
+def fit_transfer_predictor(X: np.ndarray, latency_ms: np.ndarray, table: str | Path = REFERENCE_TABLE,
+                           seed: int = 0, min_rows: int = 10) -> tuple[TransferPredictor, dict, tuple]:
+    """(predictor, report, (measured, out-of-fold estimate)) from the device's rows: features ``X``
+    (:func:`device_features` at each row's resolution) and measured ``latency_ms``."""
+    names, cols = reference_predictors(str(table), seed)
+    y = np.asarray(latency_ms, dtype=np.float64)
+    X = np.asarray(X, dtype=np.float64)
+    pred = TransferPredictor(list(names), list(cols), None)  # type: ignore[arg-type]
+    pred.model = TransferModel.fit(pred.reference_log_latency(X), np.log(y), X, seed, min_rows)
+    oof = y / np.exp(pred.model.residuals)
+    report = {"chosen": f"transfer:{pred.model.report['chosen']}", "heldout": latency_errors(y, oof),
+              "transfer": pred.model.report, "references": list(names), "reference_table": str(table),
+              "n_rows": int(len(y))}
+    return pred, report, (y, oof)
