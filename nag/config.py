@@ -96,6 +96,8 @@ class InferConfig:
     candidates: int = 64  # C: at most this many accuracy queries per budget
     pool: int = 4096  # samples drawn from π(·|B) per round (pool == candidates, widen 0: the paper)
     max_total_samples: int = 40960  # cap on samples per call when many budgets are asked at once
+    pool_mbv3: int = 4096  # the same two on mbv3 platforms (benchmarks/infer_pool.py)
+    max_total_samples_mbv3: int = 40960
     widen: float = 0.2  # half of each pool is drawn at B·(1 + widen); infeasible ones are filtered
     max_rounds: int = 8
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying

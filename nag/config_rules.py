@@ -85,6 +85,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "candidates": COUNT,
         "pool": COUNT,
         "max_total_samples": COUNT,
+        "pool_mbv3": COUNT,
+        "max_total_samples_mbv3": COUNT,
         "widen": NONNEG,
         "max_rounds": COUNT,
         "rank_by": one_of("evaluator", "predictor"),

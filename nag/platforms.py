@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
@@ -117,6 +117,10 @@ class Platform(ABC):
     def ranking_predictor(self, cfg: InferConfig) -> str:
         """The accuracy predictor kind that ranks candidates on this platform (``infer:``)."""
 
+    def infer_config(self, cfg: InferConfig) -> InferConfig:
+        """``infer:`` as this platform's engine samples (mbv3 platforms: their own pool sizes)."""
+        return cfg
+
     @abstractmethod
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
         """The architecture dataset and the indices of its architectures in :attr:`latency`."""
@@ -154,6 +158,9 @@ class SupernetPlatform(Platform):
 
     def ranking_predictor(self, cfg: InferConfig) -> str:
         return cfg.predictor_mbv3
+
+    def infer_config(self, cfg: InferConfig) -> InferConfig:
+        return replace(cfg, pool=cfg.pool_mbv3, max_total_samples=cfg.max_total_samples_mbv3)
 
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
         """All M sampled architectures with their supernet accuracy and this platform's latency."""

@@ -124,7 +124,8 @@ def build_engine(params: Params, platform: Platform, evaluator_path: str | Path,
     kn = ev_meta["known"]
     cheapest_arch = platform.cheapest_arch()
     return Engine(
-        platform=name, space=space, sampler=Sampler.from_generator(generator), infer=params.infer,
+        platform=name, space=space, sampler=Sampler.from_generator(generator),
+        infer=platform.infer_config(params.infer),
         latency=latency, estimate=estimate, bound=bound, score=score, predictor=pred,
         known_tokens=known,
         known_accuracy=np.asarray(kn["accuracy"], dtype=np.float64),
