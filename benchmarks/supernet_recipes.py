@@ -27,6 +27,7 @@ RECIPES: dict[str, dict] = {
     "sandwich": {"sampling": "sandwich", "subnets_per_step": 2, "distill": False},
     "sandwich+distill": {"sampling": "sandwich", "subnets_per_step": 2, "distill": True},
     # 3 forwards per step (largest, smallest, one random) on 2/3 of the images: the same forwards in all
+    "sandwich3": {"sampling": "sandwich", "subnets_per_step": 3, "distill": False, "images_scale": 2 / 3},
     "sandwich3+distill": {"sampling": "sandwich", "subnets_per_step": 3, "distill": True,
                           "images_scale": 2 / 3},
 }

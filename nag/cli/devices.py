@@ -12,19 +12,37 @@ from nag.cli.common import PARAMS, fail, read_params, user_errors
 BENCH = Path("data/benchmarks/nb201.csv")
 
 
+def _picks_and_near_picks(name: str, imported: bool) -> list[str]:
+    """Where a measurement most changes the frontier: its picks (under the bound) and near-picks (what the
+    generator picks when only the estimate must fit: better networks the bound keeps out), the pair of
+    each budget in turn, budgets whose pick sits nearest its budget first."""
+    import json
+    from dataclasses import replace
+
+    from nag.layout import PlatformLayout
+    from nag.serving.engine import Engine
+
+    lay = PlatformLayout.of(name)
+    if not imported or not lay.frontier.is_file() or not lay.engine.is_file():
+        raise ValueError(f"--next needs an imported device with a frontier ({lay.frontier}): run "
+                         f"`dvc repro frontier@{name}` first, or plan with --n")
+    rows = sorted(json.loads(lay.frontier.read_text())["frontier"],
+                  key=lambda r: abs(r["latency_bound_ms"] / r["budget_ms"] - 1))
+    engine = Engine.load(lay.engine)
+    near, _ = replace(engine, latency=engine.estimate).choose([r["budget_ms"] for r in rows])
+    return [a for r, c in zip(rows, near) for a in (r["arch_id"], c.arch.arch_id)]
+
+
 def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[str]]:
     """Plan rows (``arch_str``, empty ``latency_ms``) over the cells of an NB201 table. References: the
     table's device columns (a benchmark platform's own hardware left out). An imported device: the cells it
-    has not measured; ``nxt``: first its frontier's picks not yet measured, closest to their budget by the
-    bound (where a measurement most changes a pick), then the plan's spread."""
-    import json
-
+    has not measured; ``nxt``: first its frontier's picks and near-picks not yet measured
+    (:func:`_picks_and_near_picks`), then the plan's spread."""
     import numpy as np
 
     from nag.bench_fewshot import reference_matrix
     from nag.fewshot.table_device import read_nb201_measurements
     from nag.fewshot.transfer import measurement_plan
-    from nag.layout import PlatformLayout
     from nag.platforms import _table
     from nag.spaces.nb201 import NB201Space
 
@@ -37,14 +55,8 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     done = [pos[a] for a in read_nb201_measurements(cfg.file)["arch_id"]] if imported else []
     first: list[int] = []
     if nxt:
-        path = PlatformLayout.of(cfg.name).frontier
-        if not imported or not path.is_file():
-            raise ValueError(f"--next needs an imported device with a frontier ({path}): run "
-                             f"`dvc repro frontier@{cfg.name}` first, or plan with --n")
-        picks = sorted(json.loads(path.read_text())["frontier"],
-                       key=lambda r: abs(r["latency_bound_ms"] / r["budget_ms"] - 1))
-        for r in picks:
-            i = pos.get(space.parse(r["arch"]["arch_str"]).arch_id)
+        for arch_id in _picks_and_near_picks(cfg.name, imported):
+            i = pos.get(arch_id)
             if i is not None and i not in done and i not in first and len(first) < n:
                 first.append(i)
     rest = n - len(first)
