@@ -152,9 +152,10 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_torchrun_two_cpu_processes(prepared, tmp_path):
-    params = write_tiny_params(
+    params = write_tiny_params(  # the default recipe's rules: every rank must draw the same subnets
         tmp_path / "params.yaml",
         phases=(PhaseConfig("full", 1, 0.05), PhaseConfig("kernel", 1, 0.02, kernels=(3, 5, 7))),
+        sampling="sandwich", subnets_per_step=4, distill=True, optimizer="adamw",
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [
