@@ -71,7 +71,12 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
     latency is transferred from), at the platform's resolution (default: the table's largest)."""
     import numpy as np
 
-    from nag.fewshot.mbv3_device import REFERENCE_TABLE, reference_predictors, reference_resolution
+    from nag.fewshot.mbv3_device import (
+        REFERENCE_TABLE,
+        reference_log_latency,
+        reference_predictors,
+        reference_resolution,
+    )
     from nag.fewshot.transfer import measurement_plan
     from nag.latency.predictor import device_features
     from nag.layout import ARCHS, PREPARED
@@ -84,7 +89,7 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
     res = (pc.resolution if pc.kind == "imported" else 0) or reference_resolution(REFERENCE_TABLE)
     refs, cols = reference_predictors(str(REFERENCE_TABLE), seed)
     X = device_features(archs, np.full(len(archs), res))
-    rows = measurement_plan(np.column_stack([c.predict(X) for c in cols]), n, seed)
+    rows = measurement_plan(reference_log_latency(cols, X), n, seed)
     out = []
     for i in rows:
         ofa = space.to_ofa(archs[i])

@@ -41,12 +41,14 @@ class TransferPredictor:
     columns: list  # per reference: regressor of its log latency on device features
     model: TransferModel
 
-    def reference_log_latency(self, X: np.ndarray) -> np.ndarray:
-        return np.column_stack([c.predict(X) for c in self.columns])
-
     def predict(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
-        return self.model.predict(self.reference_log_latency(X), X)
+        return self.model.predict(reference_log_latency(self.columns, X), X)
+
+
+def reference_log_latency(columns, X: np.ndarray) -> np.ndarray:
+    """Log latency (rows × references) of device-feature rows ``X`` by each reference predictor."""
+    return np.column_stack([c.predict(X) for c in columns])
 
 
 @lru_cache(maxsize=4)
@@ -77,8 +79,8 @@ def fit_transfer_predictor(X: np.ndarray, latency_ms: np.ndarray, table: str | P
     names, cols = reference_predictors(str(table), seed)
     y = np.asarray(latency_ms, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
-    pred = TransferPredictor(list(names), list(cols), None)  # type: ignore[arg-type]
-    pred.model = TransferModel.fit(pred.reference_log_latency(X), np.log(y), X, seed, min_rows)
+    model = TransferModel.fit(reference_log_latency(cols, X), np.log(y), X, seed, min_rows)
+    pred = TransferPredictor(list(names), list(cols), model)
     oof = y / np.exp(pred.model.residuals)
     report = {"chosen": f"transfer:{pred.model.report['chosen']}", "heldout": latency_errors(y, oof),
               "transfer": pred.model.report, "references": list(names), "reference_table": str(table),

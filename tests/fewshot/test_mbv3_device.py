@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 
 from nag.config import LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_ofa_latency
-from nag.fewshot.mbv3_device import fit_transfer_predictor, reference_predictors
+from nag.fewshot.mbv3_device import fit_transfer_predictor, reference_log_latency, reference_predictors
 from nag.fewshot.transfer import TransferError, measurement_plan
 from nag.latency.model import LatencyModel
 from nag.latency.predictor import device_features, imagenet_space
@@ -39,7 +39,7 @@ def test_ten_planned_rows_rank_an_unseen_gpu(other_gpu):
     X = device_features(list(t.archs), t.frame["r"].to_numpy())
     truth = t.latency("titan_xp_64")
     _, cols = reference_predictors(str(other_gpu))
-    rows = measurement_plan(np.column_stack([c.predict(X) for c in cols]), 10, seed=0)
+    rows = measurement_plan(reference_log_latency(cols, X), 10, seed=0)
     pred, report, (measured, oof) = fit_transfer_predictor(X[rows], truth[rows], other_gpu)
     assert report["references"] == ["2080ti_1", "2080ti_32", "2080ti_64"] and report["n_rows"] == 10
     assert report["transfer"]["validation"] == "leave-one-out" and len(oof) == 10
