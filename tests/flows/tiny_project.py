@@ -24,6 +24,7 @@ TINY = {
         "images_per_epoch": 32,
         "calib_images": 16,
         "eval_subnets": 2,
+        "reference_images": 32,  # the smallest trained alone: exercised, at the tiny size
         "threads": 1,
         "device": "cpu",
         "phases": [
