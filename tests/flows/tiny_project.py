@@ -69,7 +69,8 @@ def make_project(root: Path, platforms: dict | None = None, **sections) -> Path:
         ROOT / "dvc.yaml", root / "dvc.yaml"
     )  # the product pipeline (the paper's: benchmarks/dvc.yaml)
     (root / "data/benchmarks").mkdir(parents=True)
-    shutil.copy(BENCH / "nb201.csv", root / "data/benchmarks/nb201.csv")
+    for table in ("nb201.csv", "ofa_gpu_latency.csv"):  # the latter: latency@'s few-row reference table
+        shutil.copy(BENCH / table, root / "data/benchmarks" / table)
     (root / "data/devices").mkdir()
     fm = root / "fm"
     fm.mkdir()
