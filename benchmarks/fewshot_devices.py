@@ -9,6 +9,7 @@ out of the references). Writes ``reports/benchmarks/fewshot.json``, a table
     python benchmarks/fewshot_devices.py --workers 2                        # the whole sweep
     python benchmarks/fewshot_devices.py --metrics acc_cifar10 --workers 2  # one metric
     python benchmarks/fewshot_devices.py --mbv3-only                        # the OFA GPU table alone
+    python benchmarks/fewshot_devices.py --mbv3-product --ns 10 20          # ... through the product path
 """
 
 from __future__ import annotations
@@ -50,14 +51,15 @@ def _run(device: str, metric: str, n: int, seed: int, nag: bool, near: bool = Fa
     return rep
 
 
-def mbv3_sweep(ns, seeds, workers: int) -> dict:
-    """Latency figures on the OFA GPU table, each GPU left out of the references (all its batch sizes)."""
+def mbv3_sweep(ns, seeds, workers: int, product: bool = False) -> dict:
+    """Latency figures on the OFA GPU table, each GPU left out of the references (all its batch sizes);
+    ``product``: the references as the product path has them (predicted, judged on unseen networks)."""
     from nag.bench_fewshot import run_fewshot_mbv3
     from nag.data.benchmarks import read_csv_table
 
     table = str(ROOT / "data/benchmarks/ofa_gpu_latency.csv")
     devices = [c[4:] for c in read_csv_table(table).columns if c.startswith("lat_")]
-    jobs = [(table, d, n, s) for d in devices for n in ns for s in seeds]
+    jobs = [(table, d, n, s, 0.9, product) for d in devices for n in ns for s in seeds]
     with ProcessPoolExecutor(workers) as pool:
         reps = list(pool.map(run_fewshot_mbv3, *zip(*jobs)))
     out = {}
@@ -69,6 +71,17 @@ def mbv3_sweep(ns, seeds, workers: int) -> dict:
                       for k in ("spearman", "mape", "within_10pct", "bound_coverage")}
                 for how in ("plan", "random")}
     return out
+
+
+def mbv3_product_table(mbv3: dict) -> str:
+    """The product path's figures per OFA column and N (plan picks; random picks' Spearman beside)."""
+    lines = ["| OFA GPU column (its GPU left out) | N | Spearman (plan) | Spearman (random) | within ±10 % | "
+             "bound coverage |", "|---|---|---|---|---|---|"]
+    for d, c in mbv3.items():
+        for n, v in c.items():
+            lines.append(f"| {d} | {n} | {v['plan']['spearman']:.3f} | {v['random']['spearman']:.3f} | "
+                         f"{v['plan']['within_10pct']:.0%} | {v['plan']['bound_coverage']:.0%} |")
+    return "\n".join(lines) + "\n"
 
 
 def summarise(reports: list[dict]) -> dict:
@@ -186,6 +199,9 @@ def main() -> None:
     ap.add_argument("--metrics", nargs="+", default=["acc_cifar10", "acc_cifar100"])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--mbv3-only", action="store_true", help="only the OFA GPU table's latency figures")
+    ap.add_argument("--mbv3-product", action="store_true",
+                    help="the OFA table through the product path: references predicted "
+                    "(fewshot_mbv3_product.md)")
     ap.add_argument("--near", action="store_true",
                     help="the closed loop also measures near-picks (fewshot_near.json: a comparison)")
     args = ap.parse_args()
@@ -194,6 +210,13 @@ def main() -> None:
     from nag.atomic import write_json
     from nag.data.benchmarks import load_nb201
 
+    if args.mbv3_product:
+        product = mbv3_sweep(args.ns, args.seeds, args.workers, product=True)
+        old = json.loads((OUT / "fewshot.json").read_text()) if (OUT / "fewshot.json").is_file() else {}
+        write_json(OUT / "fewshot.json", {**old, "mbv3_product": product})
+        (OUT / "fewshot_mbv3_product.md").write_text(mbv3_product_table(product))
+        print(mbv3_product_table(product))
+        return
     mbv3 = None if args.near else mbv3_sweep(args.ns, args.seeds, args.workers)
     if args.mbv3_only:
         old = json.loads((OUT / "fewshot.json").read_text()) if (OUT / "fewshot.json").is_file() else {}

@@ -194,11 +194,18 @@ def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int
     return out
 
 
-def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, confidence: float = 0.9) -> dict:
+def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, confidence: float = 0.9,
+                     predicted_references: bool = False) -> dict:
     """The latency figures on an OFA MobileNetV3 table (``ks, e, d, r, lat_*``): device column ``lat_D`` is
     the truth, the table's other devices minus D's hardware the references; features add the
-    architecture encoding at each row's resolution (:func:`nag.latency.predictor.device_features`)."""
+    architecture encoding at each row's resolution (:func:`nag.latency.predictor.device_features`).
+
+    ``predicted_references``: the product path of an imported mbv3 device (:mod:`nag.fewshot.mbv3_device`):
+    each reference's latency is what its gradient-boosted predictor gives, fitted on a seeded half of the
+    table's networks; the device is planned, measured and judged on the other half only (networks the
+    reference predictors never saw, as the dataset's are)."""
     from nag.data.benchmarks import load_ofa_latency
+    from nag.fewshot.mbv3_device import fit_reference_columns, reference_log_latency
     from nag.latency.predictor import device_features, imagenet_space
 
     t = load_ofa_latency(table, imagenet_space())
@@ -211,13 +218,21 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
     A = device_features(list(t.archs), res)
     R = np.log(np.column_stack([t.latency(d) for d in refs]))
     y = t.latency(device)
+    judged = np.arange(len(y))
+    if predicted_references:  # split by network (all its resolutions on one side)
+        ids = np.array([a.arch_id for a in t.archs])
+        nets = np.unique(ids)
+        fit_nets = np.random.default_rng(seed).choice(nets, len(nets) // 2, replace=False)
+        fit = np.isin(ids, fit_nets)
+        R = reference_log_latency(fit_reference_columns(A[fit], list(R[fit].T), seed), A)
+        judged = np.flatnonzero(~fit)
     out = {"space": "mbv3", "device": device, "seed": seed, "measured": measured, "confidence": confidence,
-           "references": refs, "rows": int(len(y))}
-    picks = {"plan": measurement_plan(R, measured, seed),
-             "random": np.random.default_rng(seed).choice(len(y), measured, replace=False)}
+           "references": refs, "rows": int(len(judged)), "predicted_references": predicted_references}
+    picks = {"plan": judged[measurement_plan(R[judged], measured, seed)],
+             "random": np.random.default_rng(seed).choice(judged, measured, replace=False)}
     for how, rows in picks.items():
         est, bound, model = fit_device(R, A, y, rows, confidence, seed)
-        others = np.setdiff1d(np.arange(len(y)), rows)
+        others = np.setdiff1d(judged, rows)
         out[f"latency_{how}"] = {**latency_figures(y[others], est[others], bound[others]),
                                  "model": model.report}
     return out

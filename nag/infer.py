@@ -163,9 +163,12 @@ def generate_many(gen, space: SearchSpace, budgets: Sequence[float], latency_fn:
             f"{per_budget} samples on {platform}; raise the budget or retrain the generator"
         )
     budget_free = getattr(score_fn, "budget_free", False)
-    if budget_free:  # score each distinct architecture once, rank once, for all budgets
-        shared = cand.values(score_fn, cand.tokens, np.zeros(len(cand.tokens)))
-        by_score = np.argsort(-shared, kind="stable")
+    if budget_free:  # score each distinct architecture that fits some budget once, rank once, for all
+        useful = np.flatnonzero(cand.lat <= max(budgets))  # the rest can never be picked
+        shared = np.full(len(cand.tokens), -np.inf)
+        if len(useful):
+            shared[useful] = cand.values(score_fn, cand.tokens[useful], np.zeros(len(useful)))
+        by_score = useful[np.argsort(-shared[useful], kind="stable")]
         lat_by_score = cand.lat[by_score]
     take = 1 if accuracy_fn is None else cfg.candidates
     choices = []

@@ -8,14 +8,15 @@ from pathlib import Path
 import typer
 
 from nag.cli.common import PARAMS, fail, read_params, user_errors
+from nag.spaces.base import Arch
 
 BENCH = Path("data/benchmarks/nb201.csv")
 
 
-def _picks_and_near_picks(name: str, imported: bool) -> list[str]:
+def _picks_and_near_picks(name: str, imported: bool) -> list:
     """Where a measurement most changes the frontier: its picks (under the bound) and near-picks (what the
     generator picks when only the estimate must fit: better networks the bound keeps out), the pair of
-    each budget in turn, budgets whose pick sits nearest its budget first."""
+    each budget in turn, budgets whose pick sits nearest its budget first (architectures of the space)."""
     import json
     from dataclasses import replace
 
@@ -30,7 +31,7 @@ def _picks_and_near_picks(name: str, imported: bool) -> list[str]:
                   key=lambda r: abs(r["latency_bound_ms"] / r["budget_ms"] - 1))
     engine = Engine.load(lay.engine)
     near, _ = replace(engine, latency=engine.estimate).choose([r["budget_ms"] for r in rows])
-    return [a for r, c in zip(rows, near) for a in (r["arch_id"], c.arch.arch_id)]
+    return [a for r, c in zip(rows, near) for a in (Arch(engine.space.name, tuple(r["tokens"])), c.arch)]
 
 
 def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[str]]:
@@ -55,8 +56,8 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     done = [pos[a] for a in read_nb201_measurements(cfg.file)["arch_id"]] if imported else []
     first: list[int] = []
     if nxt:
-        for arch_id in _picks_and_near_picks(cfg.name, imported):
-            i = pos.get(arch_id)
+        for arch in _picks_and_near_picks(cfg.name, imported):
+            i = pos.get(arch.arch_id)
             if i is not None and i not in done and i not in first and len(first) < n:
                 first.append(i)
     rest = n - len(first)
@@ -65,10 +66,12 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     return [{"arch_str": space.to_string(cells[i]), "latency_ms": ""} for i in rows], refs
 
 
-def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[str]]:
+def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[str]]:
     """Plan rows (OFA ``ks``, ``e``, ``d``, ``resolution``, empty ``latency_ms``) over the dataset's sampled
     architectures, spread over their latency on the OFA reference table's devices (what a few-row device's
-    latency is transferred from), at the platform's resolution (default: the table's largest)."""
+    latency is transferred from), at the platform's resolution (default: the table's largest). An imported
+    device: never what its file has measured; ``nxt``: first its frontier's picks and near-picks
+    (:func:`_picks_and_near_picks`), then the plan's spread."""
     import numpy as np
 
     from nag.fewshot.mbv3_device import (
@@ -78,7 +81,7 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
         reference_resolution,
     )
     from nag.fewshot.transfer import measurement_plan
-    from nag.latency.predictor import device_features
+    from nag.latency.predictor import device_features, imagenet_space, read_measurements
     from nag.layout import ARCHS, PREPARED
     from nag.supernet.archs import load_archs
     from nag.supernet.data import make_space
@@ -86,13 +89,30 @@ def _mbv3_plan(params, name: str, n: int, seed: int) -> tuple[list[dict], list[s
     space = make_space(params.supernet, PREPARED)
     _, archs = load_archs(ARCHS, space)
     pc = params.platform(name)
-    res = (pc.resolution if pc.kind == "imported" else 0) or reference_resolution(REFERENCE_TABLE)
+    imported = pc.kind == "imported"
+    res = (pc.resolution if imported else 0) or reference_resolution(REFERENCE_TABLE)
+
+    def key(sp, arch) -> tuple:  # the network, whichever space's encoding (inactive slots ignored)
+        return sp.canonical_tokens(arch.tokens)
+
+    done: set = set()
+    if imported:
+        m = read_measurements(pc.file, imagenet_space())
+        done = {key(imagenet_space(), m.attrs["archs"][i]) for i in m["arch_id"]}
+    first, seen = [], set(done)
+    for arch in (_picks_and_near_picks(name, imported) if nxt else []):
+        if key(space, arch) not in seen and len(first) < n:
+            first.append(arch)
+            seen.add(key(space, arch))
+    pos = {key(space, a): i for i, a in enumerate(archs)}
+    taken = np.array(sorted({pos[k] for k in seen if k in pos}), dtype=np.int64)
     refs, cols = reference_predictors(str(REFERENCE_TABLE), seed)
     X = device_features(archs, np.full(len(archs), res))
-    rows = measurement_plan(reference_log_latency(cols, X), n, seed)
+    rest = n - len(first)
+    plan = measurement_plan(reference_log_latency(cols, X), rest, seed, taken) if rest else []
     out = []
-    for i in rows:
-        ofa = space.to_ofa(archs[i])
+    for arch in first + [archs[i] for i in plan]:
+        ofa = space.to_ofa(arch)
         out.append({**{k: " ".join(map(str, ofa[k])) for k in ("ks", "e", "d")}, "resolution": int(res),
                     "latency_ms": ""})
     return out, list(refs)
@@ -122,11 +142,8 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
             cfg = read_params(params)
             pc = cfg.platform(name)
             n = nxt or n
-            if nxt and pc.group != "table_platforms":
-                raise ValueError(f"--next: {name} is an mbv3 platform; --next plans NAS-Bench-201 devices so "
-                                 f"far: plan it with --n")
             rows, refs = (_nb201_plan(pc, n, seed, nxt) if pc.group == "table_platforms"
-                          else _mbv3_plan(cfg, name, n, seed))
+                          else _mbv3_plan(cfg, name, n, seed, nxt))
         text = pd.DataFrame(rows).to_csv(index=False)
         if out is None:
             typer.echo(text, nl=False)

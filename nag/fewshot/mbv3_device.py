@@ -19,6 +19,8 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from nag.atomic import write_with
 from nag.fewshot.transfer import TransferModel
 from nag.latency.predictor import device_features, imagenet_space, latency_errors
 
@@ -51,17 +54,51 @@ def reference_log_latency(columns, X: np.ndarray) -> np.ndarray:
     return np.column_stack([c.predict(X) for c in columns])
 
 
+CACHE = Path("models/cache")  # fitted reference predictors, keyed by the table's content (not tracked)
+_FORMAT = 1  # bump when the reference predictors' recipe changes: older cache files are then ignored
+
+
 @lru_cache(maxsize=4)
-def reference_predictors(table: str, seed: int = 0) -> tuple[tuple[str, ...], tuple]:
-    """(device names, one fitted regressor per ``lat_*`` column of the OFA table at ``table``)."""
+def reference_predictors(table: str, seed: int = 0, cache: str | None = str(CACHE)) -> tuple[tuple[str, ...],
+                                                                                            tuple]:
+    """(device names, one fitted regressor per ``lat_*`` column of the OFA table at ``table``). Fitting
+    them takes minutes on a busy 2-core host, so the fit is kept in ``cache`` (a file named by the
+    table's bytes, the seed and the scikit-learn version; written atomically, refitted when unreadable);
+    ``cache=None`` always fits."""
+    path = _cache_path(table, seed, cache) if cache else None
+    if path is not None and path.is_file():
+        try:
+            names, cols = pickle.loads(path.read_bytes())
+            return tuple(names), tuple(cols)
+        except Exception:  # a truncated or foreign file: fit again and replace it
+            pass
+    names, cols = _fit_references(table, seed)
+    if path is not None:
+        data = pickle.dumps((names, cols))
+        write_with(path, lambda tmp: tmp.write_bytes(data))
+    return names, cols
+
+
+def _cache_path(table: str, seed: int, cache: str) -> Path:
+    import sklearn
+
+    digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()[:16]
+    return Path(cache) / f"reference-{digest}-s{seed}-sk{sklearn.__version__}-f{_FORMAT}.pkl"
+
+
+def _fit_references(table: str, seed: int) -> tuple[tuple[str, ...], tuple]:
     from nag.data.benchmarks import load_ofa_latency
 
     t = load_ofa_latency(table, imagenet_space())
     res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
     X = device_features(list(t.archs), res)
-    cols = tuple(HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed)
-                 .fit(X, np.log(t.latency(d))) for d in t.devices)
-    return tuple(t.devices), cols
+    return tuple(t.devices), fit_reference_columns(X, [np.log(t.latency(d)) for d in t.devices], seed)
+
+
+def fit_reference_columns(X: np.ndarray, log_latency: list, seed: int = 0) -> tuple:
+    """One regressor of each reference's log latency on device-feature rows ``X``."""
+    return tuple(HistGradientBoostingRegressor(max_iter=300, learning_rate=0.05, random_state=seed).fit(X, y)
+                 for y in log_latency)
 
 
 def reference_resolution(table: str | Path = REFERENCE_TABLE) -> int:

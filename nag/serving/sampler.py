@@ -91,15 +91,34 @@ class Sampler:
         """g(B) for each budget (ms): the paper's linear interpolation of the trained embeddings."""
         return (interpolation_weights(self.budgets, budgets) @ self.table).astype(np.float32)
 
-    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fast(self) -> tuple:
+        """The arrays with the g gate's columns doubled (tanh(g) = 2·σ(2g) − 1: one sigmoid pass for all
+        four gates), made once per sampler: (w_ih, w_hh, bias, token_proj)."""
+        fast = self.__dict__.get("_fast_arrays")
+        if fast is None:
+            n = self.hidden
+            s = np.ones(4 * n, dtype=np.float32)
+            s[2 * n:3 * n] = 2
+            fast = (self.w_ih * s, np.ascontiguousarray(self.w_hh * s), self.bias * s,
+                    [p * s for p in self.token_proj])
+            self.__dict__["_fast_arrays"] = fast
+        return fast
+
+    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray, w_hh: np.ndarray):
+        """One LSTMCell step on the doubled-g arrays, in place where it can: (h, c)."""
         n = self.hidden
-        z = h @ self.w_hh
+        z = h @ w_hh
         z += x
-        z[:, 2 * n:3 * n] *= 2  # tanh(g) = 2·σ(2g) − 1: one sigmoid pass for all four gates
         z = _sigmoid(z)
         i, f, g, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
-        c = f * c + i * (2 * g - 1)
-        return o * np.tanh(c), c
+        g *= 2
+        g -= 1
+        g *= i
+        c = c * f
+        c += g
+        h = np.tanh(c)
+        h *= o
+        return h, c
 
     def sample(self, budgets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """One token row ``(len(budgets), T)`` (int64) per entry of ``budgets`` (ms)."""
@@ -109,13 +128,14 @@ class Sampler:
     def _sample(self, budgets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         budgets = np.asarray(budgets, dtype=np.float64)
         distinct, group = np.unique(budgets, return_inverse=True)
-        x = self.embed(distinct) @ self.w_ih + self.bias  # step 0 input: g(B), one row per budget
+        w_ih, w_hh, bias, token_proj = self._fast()
+        x = self.embed(distinct) @ w_ih + bias  # step 0 input: g(B), one row per budget
         h = np.zeros((len(distinct), self.hidden), dtype=np.float32)
         c = np.zeros_like(h)
         n, steps = len(budgets), len(self.head_w)
         tokens = np.empty((n, steps), dtype=np.int64)
         for t in range(steps):
-            h, c = self._cell(x, h, c)  # one state per distinct prefix (``group``)
+            h, c = self._cell(x, h, c, w_hh)  # one state per distinct prefix (``group``)
             logits = h @ self.head_w[t] + self.head_b[t]
             with np.errstate(divide="ignore"):
                 noise = -np.log(rng.standard_exponential((n, logits.shape[1]), dtype=np.float32))
@@ -125,5 +145,5 @@ class Sampler:
                 v = logits.shape[1]
                 prefixes, group = np.unique(group * v + tok, return_inverse=True)
                 parent = prefixes // v
-                h, c, x = h[parent], c[parent], self.token_proj[t][prefixes % v]
+                h, c, x = h[parent], c[parent], token_proj[t][prefixes % v]
         return tokens

@@ -34,11 +34,18 @@ def other_gpu(tmp_path_factory) -> Path:
     return path
 
 
-def test_ten_planned_rows_rank_an_unseen_gpu(other_gpu):
+def test_ten_planned_rows_rank_an_unseen_gpu(other_gpu, tmp_path):
     t = load_ofa_latency(OFA, imagenet_space())
     X = device_features(list(t.archs), t.frame["r"].to_numpy())
     truth = t.latency("titan_xp_64")
-    _, cols = reference_predictors(str(other_gpu))
+    _, cols = reference_predictors(str(other_gpu), cache=str(tmp_path))
+    (cached,) = tmp_path.glob("reference-*.pkl")  # the fit is kept: a second process loads it
+    _, again = reference_predictors.__wrapped__(str(other_gpu), cache=str(tmp_path))
+    assert np.array_equal(reference_log_latency(again, X[:50]), reference_log_latency(cols, X[:50]))
+    cached.write_bytes(b"truncated")  # an unreadable cache is fitted again and replaced
+    _, refit = reference_predictors.__wrapped__(str(other_gpu), cache=str(tmp_path))
+    assert np.allclose(reference_log_latency(refit, X[:50]), reference_log_latency(cols, X[:50]))
+    assert cached.stat().st_size > 1000
     rows = measurement_plan(reference_log_latency(cols, X), 10, seed=0)
     pred, report, (measured, oof) = fit_transfer_predictor(X[rows], truth[rows], other_gpu)
     assert report["references"] == ["2080ti_1", "2080ti_32", "2080ti_64"] and report["n_rows"] == 10

@@ -7,12 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-import time
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
-from tiny_project import device_file, make_project
+from tiny_project import aged, device_file, make_project, planned_mbv3_rows, planned_nb201_rows
 
 from flows import workspace as ws
 from flows.new_device import new_device
@@ -53,12 +52,6 @@ def client_for(root):
     return MlflowClient(uri, uri)
 
 
-def aged(path):
-    old = time.time() - 60
-    os.utime(path, (old, old))
-    return path
-
-
 def dvc_changed(root) -> set[str]:
     out = subprocess.run(
         ["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True
@@ -96,17 +89,6 @@ def test_new_device_from_inbox_ends_champion(project):
     fresh.unlink()
 
 
-def _nb201_rows(root, plan_args, out, column="lat_samsung_s7"):
-    """A plan from `nag measure-plan`, its latency filled in from a real device column of the table."""
-    res = subprocess.run(["nag", "measure-plan", *plan_args, "--out", str(out)], cwd=root,
-                         capture_output=True, text=True)
-    assert res.returncode == 0, res.stderr
-    table = pd.read_csv(root / "data/benchmarks/nb201.csv").set_index("arch_str")[column]
-    plan = pd.read_csv(out)
-    plan.assign(latency_ms=table.loc[plan["arch_str"]].to_numpy()).to_csv(out, index=False)
-    return aged(out)
-
-
 def test_nb201_device_from_ten_rows_then_ten_more(project):
     """Issue 18: 10 planned rows -> an imported NAS-Bench-201 device, trained, registered and promoted;
     10 more rows (`measure-plan --next`, where the picks' bounds sit near their budgets) appended to it
@@ -114,12 +96,12 @@ def test_nb201_device_from_ten_rows_then_ten_more(project):
     root, _ = project
     inbox = root / "data/devices/incoming"
     inbox.mkdir(parents=True, exist_ok=True)
-    few = _nb201_rows(root, ["-p", "tiny-pixel3", "--n", "4"], root / "few.csv")
+    few = planned_nb201_rows(root, ["-p", "tiny-pixel3", "--n", "4"], root / "few.csv")
     res = subprocess.run(["python", "-m", "flows.devices", "add", "phone-few", str(few)], cwd=root,
                          capture_output=True, text=True)
     assert res.returncode == 2 and "4 measured architecture(s); measure at least 6 more" in res.stderr
 
-    _nb201_rows(root, ["-p", "tiny-pixel3", "--n", "10"], inbox / "phone-s7.csv")
+    planned_nb201_rows(root, ["-p", "tiny-pixel3", "--n", "10"], inbox / "phone-s7.csv")
     (added,) = new_device(str(root))
     assert added["status"] == "added" and added["registered"]["promoted"], added
     cfg = load_params(root / "params.yaml").platform("phone-s7")
@@ -130,7 +112,7 @@ def test_nb201_device_from_ten_rows_then_ten_more(project):
     frontier = json.loads((root / "reports/frontier/phone-s7.json").read_text())
     assert frontier["feasibility"]["mode"] == "bound" and frontier["frontier"]
 
-    more = _nb201_rows(root, ["-p", "phone-s7", "--next", "10"], inbox / "phone-s7.csv")
+    more = planned_nb201_rows(root, ["-p", "phone-s7", "--next", "10"], inbox / "phone-s7.csv")
     known = set(pd.read_csv(root / "data/devices/phone-s7.csv")["arch_str"])
     assert not known & set(pd.read_csv(more)["arch_str"])  # never proposes what it has measured
     (appended,) = new_device(str(root))
@@ -185,6 +167,36 @@ def test_new_device_subnets_registered_loadable_and_exported(project):
     assert res.returncode == 0, res.stderr[-2000:]
     assert json.loads((root / "exp/card.json").read_text())["finetune"] == {"finetuned": False}
     shutil.rmtree(root / "exp")
+
+
+def test_mbv3_device_from_ten_rows_then_ten_more(project):
+    """Issue 18 on the mbv3 space: 10 planned rows -> an imported device whose latency is transferred from
+    the OFA table's GPUs, trained, registered, promoted; `measure-plan --next 10` (its picks and near-picks
+    first) appended to it retrains it. The device's latency: a real GPU column of the OFA table, as the
+    reference predictor of that column gives it for the planned networks (they are not in the table)."""
+    root, _ = project
+    inbox = root / "data/devices/incoming"
+    inbox.mkdir(parents=True, exist_ok=True)
+    planned_mbv3_rows(root, ["-p", "gpu-tiny", "--n", "10"], inbox / "edge-board.csv")
+    (added,) = new_device(str(root))
+    assert added["status"] == "added" and added["registered"]["promoted"], added
+    metrics = json.loads((root / "reports/metrics/latency/edge-board.json").read_text())
+    assert metrics["file_rows"] == 10 and metrics["predictor"]["chosen"].startswith("transfer:")
+    assert json.loads((root / "reports/validation/edge-board.json").read_text())["success"]
+    frontier = json.loads((root / "reports/frontier/edge-board.json").read_text())
+    assert frontier["feasibility"]["mode"] == "bound" and frontier["frontier"]
+
+    more = planned_mbv3_rows(root, ["-p", "edge-board", "--next", "10"], inbox / "edge-board.csv")
+    key = ["ks", "e", "d", "resolution"]
+    known = set(map(tuple, pd.read_csv(root / "data/devices/edge-board.csv")[key].to_numpy()))
+    assert not known & set(map(tuple, pd.read_csv(more)[key].to_numpy()))  # nothing measured twice
+    (appended,) = new_device(str(root))
+    assert appended["status"] == "appended", appended
+    assert len(pd.read_csv(root / "data/devices/edge-board.csv")) == 20
+    metrics = json.loads((root / "reports/metrics/latency/edge-board.json").read_text())
+    assert metrics["file_rows"] == 20 and metrics["predictor"]["n_rows"] == 20
+    assert int(appended["registered"]["version"]) == 2
+    assert dvc_changed(root) == set()
 
 
 def test_paper_mbv3_half_on_the_added_device(project):

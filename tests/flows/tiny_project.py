@@ -3,8 +3,10 @@ synthetic Fashion-MNIST-shaped dataset, tiny sizes), for the DVC and Prefect flo
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +119,42 @@ def device_file(path: Path, rows: int = 300, column: str = "lat_titan_xp_64", sk
     out = src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[column])
     out.to_csv(path, index=False)
     return path
+
+
+def aged(path: Path) -> Path:
+    """``path`` with an mtime a minute ago (the inbox leaves files written just now for the next scan)."""
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    return path
+
+
+def planned_mbv3_rows(root, plan_args, out, column="titan_xp_32"):
+    """A plan from `nag measure-plan` on the mbv3 space, its latency filled in by the OFA table's
+    predictor of a real GPU column (the project's cached reference predictors: what latency@ loads too)."""
+    from nag.fewshot.mbv3_device import reference_log_latency, reference_predictors
+    from nag.latency.predictor import device_features, imagenet_space
+
+    res = subprocess.run(["nag", "measure-plan", *plan_args, "--out", str(out)], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    plan = pd.read_csv(out)
+    space = imagenet_space()
+    archs = [space.from_ofa(*([int(v) for v in str(r[c]).split()] for c in ("ks", "e", "d")))
+             for _, r in plan.iterrows()]
+    names, cols = reference_predictors(str(root / "data/benchmarks/ofa_gpu_latency.csv"),
+                                       cache=str(root / "models/cache"))
+    log_lat = reference_log_latency([cols[names.index(column)]],
+                                    device_features(archs, plan["resolution"].to_numpy()))[:, 0]
+    plan.assign(latency_ms=np.round(np.exp(log_lat), 4)).to_csv(out, index=False)
+    return aged(out)
+
+
+def planned_nb201_rows(root, plan_args, out, column="lat_samsung_s7"):
+    """A plan from `nag measure-plan`, its latency filled in from a real device column of the table."""
+    res = subprocess.run(["nag", "measure-plan", *plan_args, "--out", str(out)], cwd=root,
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(root / "data/benchmarks/nb201.csv").set_index("arch_str")[column]
+    plan = pd.read_csv(out)
+    plan.assign(latency_ms=table.loc[plan["arch_str"]].to_numpy()).to_csv(out, index=False)
+    return aged(out)
