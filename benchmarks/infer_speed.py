@@ -104,7 +104,9 @@ def main() -> None:
                 row = {"after": probe(name, ROOT, str(engine))}
                 row["after"]["shell_generate_ms"] = shell_generate(name, row["after"]["budget_ms"], ROOT)
                 if base is not None:
-                    row["before"] = probe(name, base, "-")
+                    # code that has the engine reads the same engine file; older code the checkpoints
+                    has_engine = (base / "nag/serving/engine.py").is_file()
+                    row["before"] = probe(name, base, str(engine) if has_engine else "-")
                     row["before"]["shell_generate_ms"] = shell_generate(name, row["after"]["budget_ms"], base)
                     row["speedup"] = {k: row["before"][k] / row["after"][k] for k in row["after"]
                                       if k.endswith("_ms") and k in row["before"] and k != "budget_ms"}

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ class GeneratorConfig:
     """``generator:`` section of params.yaml."""
 
     hidden: int = 64
+    hidden_mbv3: int = 16  # the same on mbv3 platforms (45 decisions: the LSTM is most of a budget's time)
     embed_dim: int = 64
     iterations: int = 1500
     samples_per_budget: int = 8  # N in the paper
@@ -87,6 +88,10 @@ class GeneratorConfig:
     baseline: str = "moving_average"  # moving_average | none (the paper has none)
     baseline_momentum: float = 0.9
     seed: int = 0
+
+    def for_space(self, space: str) -> GeneratorConfig:
+        """The settings a generator of ``space`` (a space name) trains with: mbv3 has its own LSTM size."""
+        return replace(self, hidden=self.hidden_mbv3) if space.startswith("mbv3") else self
 
 
 @dataclass(frozen=True)

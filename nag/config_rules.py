@@ -73,6 +73,7 @@ RULES: dict[str, dict[str, Rule]] = {
     },
     "generator": {
         "hidden": COUNT,
+        "hidden_mbv3": COUNT,
         "embed_dim": COUNT,
         "iterations": COUNT,
         "samples_per_budget": COUNT,

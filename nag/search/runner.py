@@ -51,7 +51,8 @@ def train_nag(problem: SearchProblem, params: Params, seed: int, k: int | None =
     budgets = make_budgets(data.lat, k or b.k, b.lo_pct, b.hi_pct)
     t0 = time.perf_counter()
     evaluator, _ = train_evaluator(data, budgets, replace(params.evaluator, seed=seed), progress)
-    gen, _ = train_generator(problem.space, evaluator, replace(params.generator, seed=seed), progress)
+    cfg = replace(params.generator.for_space(problem.space.name), seed=seed)
+    gen, _ = train_generator(problem.space, evaluator, cfg, progress)
     return evaluator, gen, time.perf_counter() - t0
 
 

@@ -15,7 +15,8 @@ def run(params: Params, platform: Platform, evaluator_path: str | Path, out: str
         progress: bool = True) -> dict:
     """REINFORCE the generator against the trained evaluator over all K budgets."""
     evaluator, _, meta = load_evaluator(evaluator_path, platform.space, params.budgets.k, platform.name)
-    gen, metrics = train_generator(platform.space, evaluator, params.generator, progress)
-    save_generator(out, gen, params.generator, platform.space, extra={"platform": platform.name})
+    cfg = params.generator.for_space(platform.space.name)
+    gen, metrics = train_generator(platform.space, evaluator, cfg, progress)
+    save_generator(out, gen, cfg, platform.space, extra={"platform": platform.name})
     metrics.pop("config")
     return {**metrics, "budgets_ms": meta["budgets"]}
