@@ -9,7 +9,8 @@ out of the references). Writes ``reports/benchmarks/fewshot.json``, a table
     python benchmarks/fewshot_devices.py --workers 2                        # the whole sweep
     python benchmarks/fewshot_devices.py --metrics acc_cifar10 --workers 2  # one metric
     python benchmarks/fewshot_devices.py --mbv3-only                        # the OFA GPU table alone
-    python benchmarks/fewshot_devices.py --mbv3-product --ns 10 20          # ... through the product path
+    python benchmarks/fewshot_devices.py --mbv3-product --workers 1         # ... through the product path
+      (1 worker: 4 min 51 s; 2 workers of gradient-boosted fits on 2 cores ran > 20 min)
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.stats import spearmanr
@@ -194,6 +195,25 @@ def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int
     return out
 
 
+@lru_cache(maxsize=8)
+def _predicted_references(table: str, refs: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(log latency of every row of the OFA table on each reference, as predictors fitted on a seeded half
+    of its networks give it; the rows of the other half). Shared by every device and N with these
+    references: the fits are the slow part."""
+    from nag.data.benchmarks import load_ofa_latency
+    from nag.fewshot.mbv3_device import fit_reference_columns, reference_log_latency
+    from nag.latency.predictor import device_features, imagenet_space
+
+    t = load_ofa_latency(table, imagenet_space())
+    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
+    A = device_features(list(t.archs), res)
+    ids = np.array([a.arch_id for a in t.archs])  # split by network: all its resolutions on one side
+    fit = np.isin(ids, np.random.default_rng(seed).choice(np.unique(ids), len(np.unique(ids)) // 2,
+                                                          replace=False))
+    R = np.log(np.column_stack([t.latency(d) for d in refs]))
+    return reference_log_latency(fit_reference_columns(A[fit], list(R[fit].T), seed), A), np.flatnonzero(~fit)
+
+
 def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, confidence: float = 0.9,
                      predicted_references: bool = False) -> dict:
     """The latency figures on an OFA MobileNetV3 table (``ks, e, d, r, lat_*``): device column ``lat_D`` is
@@ -205,7 +225,6 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
     table's networks; the device is planned, measured and judged on the other half only (networks the
     reference predictors never saw, as the dataset's are)."""
     from nag.data.benchmarks import load_ofa_latency
-    from nag.fewshot.mbv3_device import fit_reference_columns, reference_log_latency
     from nag.latency.predictor import device_features, imagenet_space
 
     t = load_ofa_latency(table, imagenet_space())
@@ -219,13 +238,8 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
     R = np.log(np.column_stack([t.latency(d) for d in refs]))
     y = t.latency(device)
     judged = np.arange(len(y))
-    if predicted_references:  # split by network (all its resolutions on one side)
-        ids = np.array([a.arch_id for a in t.archs])
-        nets = np.unique(ids)
-        fit_nets = np.random.default_rng(seed).choice(nets, len(nets) // 2, replace=False)
-        fit = np.isin(ids, fit_nets)
-        R = reference_log_latency(fit_reference_columns(A[fit], list(R[fit].T), seed), A)
-        judged = np.flatnonzero(~fit)
+    if predicted_references:
+        R, judged = _predicted_references(table, tuple(refs), seed)
     out = {"space": "mbv3", "device": device, "seed": seed, "measured": measured, "confidence": confidence,
            "references": refs, "rows": int(len(judged)), "predicted_references": predicted_references}
     picks = {"plan": judged[measurement_plan(R[judged], measured, seed)],
