@@ -15,23 +15,13 @@ Prints a table and writes ``reports/benchmarks/generator_size.json``. Needs the 
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from infer_pool import median_ms  # benchmarks/ is this script's folder
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _ms(fn, repeats: int) -> float:
-    fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(ts))
 
 
 def study(name: str, params, hiddens: list[int], seeds: list[int], n_budgets: int, many: int) -> dict:
@@ -61,9 +51,9 @@ def study(name: str, params, hiddens: list[int], seeds: list[int], n_budgets: in
         e.infer = engine.infer
         rows.append({"hidden": hidden, "train_seconds": m["train_seconds"], "final_reward": m["final_reward"],
                      "final_entropy": m["final_entropy"],
-                     "one_budget_ms": _ms(lambda: e.choose(mid, zero_query=True), 10),
-                     f"{many}_budgets_ms": _ms(lambda: e.choose(spread, zero_query=True), 3),
-                     "sample_one_budget_ms": _ms(lambda: e.sampler.sample(
+                     "one_budget_ms": median_ms(lambda: e.choose(mid, zero_query=True), 10),
+                     f"{many}_budgets_ms": median_ms(lambda: e.choose(spread, zero_query=True), 3),
+                     "sample_one_budget_ms": median_ms(lambda: e.sampler.sample(
                          np.full(e.infer.pool, mid[0]), np.random.default_rng(0)), 10)})
     ref = quality[max(hiddens)]
     for r in rows:

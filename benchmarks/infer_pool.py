@@ -24,7 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _ms(fn, repeats: int) -> float:
+def median_ms(fn, repeats: int) -> float:
+    """Median wall time (ms) of ``fn()`` over ``repeats`` calls after one warm-up call."""
     fn()
     ts = []
     for _ in range(repeats):
@@ -52,8 +53,9 @@ def study(engine, pools: list[int], seeds: list[int], n_budgets: int, many: int)
         engine.infer = replace(base, pool=pool, max_total_samples=pool * 4, seed=0)
         mid = [float((b[1] + b[-1]) / 2)]
         spread = [float(x) for x in np.linspace(b[1], b[-1], many)]
-        rows.append({"pool": pool, "one_budget_ms": _ms(lambda: engine.choose(mid, zero_query=True), 10),
-                     f"{many}_budgets_ms": _ms(lambda: engine.choose(spread, zero_query=True), 3),
+        rows.append({"pool": pool,
+                     "one_budget_ms": median_ms(lambda: engine.choose(mid, zero_query=True), 10),
+                     f"{many}_budgets_ms": median_ms(lambda: engine.choose(spread, zero_query=True), 3),
                      "many_total_samples": pool * 4})
     engine.infer = base
     ref = quality[max(pools)]
