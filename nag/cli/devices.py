@@ -97,8 +97,9 @@ def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list
 
     done: set = set()
     if imported:
-        m = read_measurements(pc.file, imagenet_space())
-        done = {key(imagenet_space(), m.attrs["archs"][i]) for i in m["arch_id"]}
+        big = imagenet_space()
+        m = read_measurements(pc.file, big)
+        done = {key(big, m.attrs["archs"][i]) for i in m["arch_id"]}
     first, seen = [], set(done)
     for arch in (_picks_and_near_picks(name, imported) if nxt else []):
         if key(space, arch) not in seen and len(first) < n:
