@@ -195,18 +195,25 @@ def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int
     return out
 
 
+@lru_cache(maxsize=2)
+def _ofa_table(table: str):
+    """(the OFA table, its networks' device features at each row's resolution): read once per process."""
+    from nag.data.benchmarks import load_ofa_latency
+    from nag.latency.predictor import device_features, imagenet_space
+
+    t = load_ofa_latency(table, imagenet_space())
+    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
+    return t, device_features(list(t.archs), res)
+
+
 @lru_cache(maxsize=8)
 def _predicted_references(table: str, refs: tuple, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(log latency of every row of the OFA table on each reference, as predictors fitted on a seeded half
     of its networks give it; the rows of the other half). Shared by every device and N with these
     references: the fits are the slow part."""
-    from nag.data.benchmarks import load_ofa_latency
     from nag.fewshot.mbv3_device import fit_reference_columns, reference_log_latency
-    from nag.latency.predictor import device_features, imagenet_space
 
-    t = load_ofa_latency(table, imagenet_space())
-    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
-    A = device_features(list(t.archs), res)
+    t, A = _ofa_table(table)
     ids = np.array([a.arch_id for a in t.archs])  # split by network: all its resolutions on one side
     fit = np.isin(ids, np.random.default_rng(seed).choice(np.unique(ids), len(np.unique(ids)) // 2,
                                                           replace=False))
@@ -224,17 +231,12 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
     each reference's latency is what its gradient-boosted predictor gives, fitted on a seeded half of the
     table's networks; the device is planned, measured and judged on the other half only (networks the
     reference predictors never saw, as the dataset's are)."""
-    from nag.data.benchmarks import load_ofa_latency
-    from nag.latency.predictor import device_features, imagenet_space
-
-    t = load_ofa_latency(table, imagenet_space())
+    t, A = _ofa_table(table)
     if device not in t.devices:
         raise TransferError(f"unknown device {device!r}; {table} has: {', '.join(t.devices)}")
     refs = references_for(device, list(t.devices))
     if not refs:
         raise TransferError(f"{table} has no device outside the hardware of {device!r} to transfer from")
-    res = t.frame["r"].to_numpy() if "r" in t.frame else np.full(len(t.archs), 224)
-    A = device_features(list(t.archs), res)
     R = np.log(np.column_stack([t.latency(d) for d in refs]))
     y = t.latency(device)
     judged = np.arange(len(y))
