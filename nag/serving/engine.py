@@ -29,7 +29,7 @@ from nag.serving.sampler import Sampler
 from nag.serving.tokens import CellValues, TokenFn
 from nag.spaces.base import Arch, SearchSpace
 
-FORMAT = 1
+FORMAT = 2  # 2: the sampler holds the doubled-g LSTM arrays itself
 
 
 class EngineError(NagError, ValueError):

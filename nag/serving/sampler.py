@@ -56,29 +56,40 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return np.reciprocal(z, out=z)
 
 
+def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` for codes in ``[0, size)``, by counting, not sorting."""
+    present = np.bincount(codes, minlength=size) > 0
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[codes]
+
+
 @dataclass
 class Sampler:
     """An LSTMCell over decisions conditioned on g(B) at the first step (``nag.generator.Generator``)."""
 
     budgets: np.ndarray  # (K,) trained budgets, ms
     table: np.ndarray  # (K, E) budget embeddings
-    w_ih: np.ndarray  # (E, 4H) input weights (transposed), gates i, f, g, o
-    w_hh: np.ndarray  # (H, 4H) recurrent weights (transposed)
-    bias: np.ndarray  # (4H,) b_ih + b_hh
+    w_ih: np.ndarray  # (E, 4H) input weights (transposed), gates i, f, g, o; g's columns doubled
+    w_hh: np.ndarray  # (H, 4H) recurrent weights (transposed), g's columns doubled
+    bias: np.ndarray  # (4H,) b_ih + b_hh, g's doubled
     token_proj: list  # per decision t: (V_t, 4H) its token embeddings through w_ih, bias added
     head_w: list  # per decision t: (H, V_t)
     head_b: list  # per decision t: (V_t,)
 
     @classmethod
     def from_generator(cls, gen) -> Sampler:
-        """The arrays of a trained ``nag.generator.Generator`` (float32)."""
+        """The arrays of a trained ``nag.generator.Generator`` (float32), the g gate's columns doubled:
+        tanh(g) = 2·σ(2g) − 1, so one sigmoid pass serves all four gates."""
         def a(t):
             return t.detach().cpu().numpy().astype(np.float32)
 
-        w_ih, bias = a(gen.cell.weight_ih).T, a(gen.cell.bias_ih) + a(gen.cell.bias_hh)
+        n = gen.cell.weight_hh.shape[1]
+        g2 = np.ones(4 * n, dtype=np.float32)
+        g2[2 * n:3 * n] = 2
+        w_ih, bias = a(gen.cell.weight_ih).T * g2, (a(gen.cell.bias_ih) + a(gen.cell.bias_hh)) * g2
         return cls(
             gen.budget.budgets.detach().cpu().numpy().astype(np.float64), a(gen.budget.table),
-            np.ascontiguousarray(w_ih), np.ascontiguousarray(a(gen.cell.weight_hh).T), bias,
+            np.ascontiguousarray(w_ih), np.ascontiguousarray(a(gen.cell.weight_hh).T * g2), bias,
             [a(e.weight) @ w_ih + bias for e in gen.token_embed],
             [np.ascontiguousarray(a(h.weight).T) for h in gen.heads], [a(h.bias) for h in gen.heads],
         )
@@ -91,23 +102,10 @@ class Sampler:
         """g(B) for each budget (ms): the paper's linear interpolation of the trained embeddings."""
         return (interpolation_weights(self.budgets, budgets) @ self.table).astype(np.float32)
 
-    def _fast(self) -> tuple:
-        """The arrays with the g gate's columns doubled (tanh(g) = 2·σ(2g) − 1: one sigmoid pass for all
-        four gates), made once per sampler: (w_ih, w_hh, bias, token_proj)."""
-        fast = self.__dict__.get("_fast_arrays")
-        if fast is None:
-            n = self.hidden
-            s = np.ones(4 * n, dtype=np.float32)
-            s[2 * n:3 * n] = 2
-            fast = (self.w_ih * s, np.ascontiguousarray(self.w_hh * s), self.bias * s,
-                    [p * s for p in self.token_proj])
-            self.__dict__["_fast_arrays"] = fast
-        return fast
-
-    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray, w_hh: np.ndarray):
+    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray):
         """One LSTMCell step on the doubled-g arrays, in place where it can: (h, c)."""
         n = self.hidden
-        z = h @ w_hh
+        z = h @ self.w_hh
         z += x
         z = _sigmoid(z)
         i, f, g, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
@@ -128,22 +126,32 @@ class Sampler:
     def _sample(self, budgets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         budgets = np.asarray(budgets, dtype=np.float64)
         distinct, group = np.unique(budgets, return_inverse=True)
-        w_ih, w_hh, bias, token_proj = self._fast()
-        x = self.embed(distinct) @ w_ih + bias  # step 0 input: g(B), one row per budget
+        token_proj = self.token_proj
+        x = self.embed(distinct) @ self.w_ih + self.bias  # step 0 input: g(B), one row per budget
         h = np.zeros((len(distinct), self.hidden), dtype=np.float32)
         c = np.zeros_like(h)
         n, steps = len(budgets), len(self.head_w)
         tokens = np.empty((n, steps), dtype=np.int64)
         for t in range(steps):
-            h, c = self._cell(x, h, c, w_hh)  # one state per distinct prefix (``group``)
+            h, c = self._cell(x, h, c)  # one state per distinct prefix (``group``)
             logits = h @ self.head_w[t] + self.head_b[t]
             with np.errstate(divide="ignore"):
                 noise = -np.log(rng.standard_exponential((n, logits.shape[1]), dtype=np.float32))
-            tok = np.argmax(logits[group] + noise, axis=1)
+            if group is None:  # every sample has its own state, in sample order
+                noise += logits
+                tok = np.argmax(noise, axis=1)
+            else:
+                tok = np.argmax(logits[group] + noise, axis=1)
             tokens[:, t] = tok
-            if t + 1 < steps:
-                v = logits.shape[1]
-                prefixes, group = np.unique(group * v + tok, return_inverse=True)
-                parent = prefixes // v
-                h, c, x = h[parent], c[parent], token_proj[t][prefixes % v]
+            if t + 1 == steps:
+                break
+            if group is None:
+                x = token_proj[t][tok]
+                continue
+            v = logits.shape[1]
+            prefixes, group = _distinct(group * v + tok, len(h) * v)
+            parent = prefixes // v
+            if len(prefixes) == n:  # all distinct from here on: states in sample order, no grouping
+                parent, prefixes, group = parent[group], prefixes[group], None
+            h, c, x = h[parent], c[parent], token_proj[t][prefixes % v]
         return tokens
