@@ -107,7 +107,7 @@ class InferConfig:
     max_rounds: int = 8
     rank_by: str = "predictor"  # evaluator | predictor: what orders feasible candidates for querying
     predictor: str = "rf"  # accuracy predictor fitted on the M archs (rf | gbr | rf+gbr | mlp | ridge)
-    predictor_mbv3: str = "gbr"  # the same on mbv3 platforms (16k archs: a forest would weigh 0.5 GB)
+    predictor_mbv3: tuple[str, ...] = ("ridge", "gbr")  # mbv3: the best of these by held-out Kendall τ
     feasibility: str = "bound"  # bound | estimate: the latency a budget must hold (training, inference, gate)
     seed: int = 0
 
@@ -176,6 +176,8 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if hint is tuple[PlatformConfig, ...]:  # a mapping name -> settings in the file: named by name
         return tuple(_build(PlatformConfig, v, f"platforms.{v['name']}") for v in value)
     if origin in (tuple, list):
+        if isinstance(value, str):  # one item of a list setting may be written bare
+            value = [value]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where}: expected a list, got {value!r}")
         args = typing.get_args(hint)

@@ -92,7 +92,7 @@ RULES: dict[str, dict[str, Rule]] = {
         "max_rounds": COUNT,
         "rank_by": one_of("evaluator", "predictor"),
         "predictor": PREDICTORS,
-        "predictor_mbv3": PREDICTORS,
+        "predictor_mbv3": lambda v: each(PREDICTORS)(v) if v else "must name at least one predictor",
         "feasibility": one_of("bound", "estimate"),
     },
     "dataset": {"train_size": at_least(10)},

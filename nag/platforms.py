@@ -114,8 +114,9 @@ class Platform(ABC):
         return ""
 
     @abstractmethod
-    def ranking_predictor(self, cfg: InferConfig) -> str:
-        """The accuracy predictor kind that ranks candidates on this platform (``infer:``)."""
+    def ranking_predictor(self, cfg: InferConfig) -> tuple[str, ...]:
+        """The accuracy predictor kinds that may rank candidates on this platform (``infer:``): the one
+        with the best held-out Kendall τ is kept."""
 
     def infer_config(self, cfg: InferConfig) -> InferConfig:
         """``infer:`` as this platform's engine samples (mbv3 platforms: their own pool sizes)."""
@@ -136,8 +137,8 @@ class TablePlatform(Platform):
         arch = self.table.archs[int(np.argmin(self.latency.values))]
         return f"the cheapest network that sees its input: {json.dumps(self.space.describe(arch))}"
 
-    def ranking_predictor(self, cfg: InferConfig) -> str:
-        return cfg.predictor
+    def ranking_predictor(self, cfg: InferConfig) -> tuple[str, ...]:
+        return (cfg.predictor,)
 
     def make_dataset(self, cfg: DatasetConfig) -> tuple[ArchDataset, np.ndarray]:
         """A seeded sample of ``cfg.train_size`` of the table's cells that are networks."""
@@ -156,8 +157,8 @@ class SupernetPlatform(Platform):
 
     has_supernet: ClassVar[bool] = True
 
-    def ranking_predictor(self, cfg: InferConfig) -> str:
-        return cfg.predictor_mbv3
+    def ranking_predictor(self, cfg: InferConfig) -> tuple[str, ...]:
+        return tuple(cfg.predictor_mbv3)
 
     def infer_config(self, cfg: InferConfig) -> InferConfig:
         return replace(cfg, pool=cfg.pool_mbv3, max_total_samples=cfg.max_total_samples_mbv3)

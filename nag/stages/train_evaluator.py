@@ -25,7 +25,7 @@ def run(params: Params, platform: Platform, dataset: str | Path, out: str | Path
     budgets = make_budgets(data.lat, b.k, b.lo_pct, b.hi_pct)
     model, metrics = train_evaluator(data, budgets, params.evaluator, progress)
     predictor, pred_report = fit_accuracy_predictor(data.features, data.acc,
-                                                    kinds=(platform.ranking_predictor(params.infer),),
+                                                    kinds=platform.ranking_predictor(params.infer),
                                                     seed=params.evaluator.seed)
     save_evaluator(out, model, params.evaluator, platform.space, predictor,
                    extra={"platform": platform.name, "known": _known_payload(data),
