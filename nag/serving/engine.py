@@ -29,7 +29,7 @@ from nag.serving.sampler import Sampler
 from nag.serving.tokens import CellValues, TokenFn
 from nag.spaces.base import Arch, SearchSpace
 
-FORMAT = 2  # 2: the sampler holds the doubled-g LSTM arrays itself
+FORMAT = 3  # 3: the sampler holds its LSTM arrays in its own gate order and scale
 
 
 class EngineError(NagError, ValueError):

@@ -48,14 +48,6 @@ def _one_blas_thread():
     return _BLAS[0].limit(limits=1, user_api="blas")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    np.negative(z, out=z)
-    with np.errstate(over="ignore"):  # exp(-z) = inf gives σ = 0, as it should
-        np.exp(z, out=z)
-    z += 1
-    return np.reciprocal(z, out=z)
-
-
 def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(codes, return_inverse=True)`` for codes in ``[0, size)``, by counting, not sorting."""
     present = np.bincount(codes, minlength=size) > 0
@@ -69,28 +61,31 @@ class Sampler:
 
     budgets: np.ndarray  # (K,) trained budgets, ms
     table: np.ndarray  # (K, E) budget embeddings
-    w_ih: np.ndarray  # (E, 4H) input weights (transposed), gates i, f, g, o; g's columns doubled
-    w_hh: np.ndarray  # (H, 4H) recurrent weights (transposed), g's columns doubled
-    bias: np.ndarray  # (4H,) b_ih + b_hh, g's doubled
+    w_ih: np.ndarray  # (E, 4H) input weights (transposed), gates i, f, o, g; i, f, o halved
+    w_hh: np.ndarray  # (H, 4H) recurrent weights (transposed), the same gate order and halving
+    bias: np.ndarray  # (4H,) b_ih + b_hh, the same
     token_proj: list  # per decision t: (V_t, 4H) its token embeddings through w_ih, bias added
     head_w: list  # per decision t: (H, V_t)
     head_b: list  # per decision t: (V_t,)
 
     @classmethod
     def from_generator(cls, gen) -> Sampler:
-        """The arrays of a trained ``nag.generator.Generator`` (float32), the g gate's columns doubled:
-        tanh(g) = 2·σ(2g) − 1, so one sigmoid pass serves all four gates."""
+        """The arrays of a trained ``nag.generator.Generator`` (float32), its gates reordered to i, f, o, g
+        and the i, f, o columns halved: σ(z) = (1 + tanh(z/2))/2, so one tanh pass serves all four gates."""
         def a(t):
             return t.detach().cpu().numpy().astype(np.float32)
 
         n = gen.cell.weight_hh.shape[1]
-        g2 = np.ones(4 * n, dtype=np.float32)
-        g2[2 * n:3 * n] = 2
-        w_ih, bias = a(gen.cell.weight_ih).T * g2, (a(gen.cell.bias_ih) + a(gen.cell.bias_hh)) * g2
+        order = np.r_[0:2 * n, 3 * n:4 * n, 2 * n:3 * n]  # torch's i, f, g, o -> i, f, o, g
+        half = np.r_[np.full(3 * n, 0.5), np.ones(n)].astype(np.float32)
+
+        def gates(w):
+            return np.ascontiguousarray(w[..., order] * half)
+
+        w_ih, bias = gates(a(gen.cell.weight_ih).T), gates(a(gen.cell.bias_ih) + a(gen.cell.bias_hh))
         return cls(
-            gen.budget.budgets.detach().cpu().numpy().astype(np.float64), a(gen.budget.table),
-            np.ascontiguousarray(w_ih), np.ascontiguousarray(a(gen.cell.weight_hh).T * g2), bias,
-            [a(e.weight) @ w_ih + bias for e in gen.token_embed],
+            gen.budget.budgets.detach().cpu().numpy().astype(np.float64), a(gen.budget.table), w_ih,
+            gates(a(gen.cell.weight_hh).T), bias, [a(e.weight) @ w_ih + bias for e in gen.token_embed],
             [np.ascontiguousarray(a(h.weight).T) for h in gen.heads], [a(h.bias) for h in gen.heads],
         )
 
@@ -103,14 +98,15 @@ class Sampler:
         return (interpolation_weights(self.budgets, budgets) @ self.table).astype(np.float32)
 
     def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray):
-        """One LSTMCell step on the doubled-g arrays, in place where it can: (h, c)."""
+        """One LSTMCell step on the reordered, halved gates (see :meth:`from_generator`): (h, c)."""
         n = self.hidden
         z = h @ self.w_hh
         z += x
-        z = _sigmoid(z)
-        i, f, g, o = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
-        g *= 2
-        g -= 1
+        np.tanh(z, out=z)
+        s = z[:, :3 * n]  # i, f, o: σ of the unhalved pre-activation
+        s *= 0.5
+        s += 0.5
+        i, f, o, g = z[:, :n], z[:, n:2 * n], z[:, 2 * n:3 * n], z[:, 3 * n:]
         g *= i
         c = c * f
         c += g

@@ -163,6 +163,9 @@ class PredictorScore(TokenFn):
         self.space, self.predictor = space, predictor
 
     def on_tokens(self, tokens: np.ndarray, budgets: np.ndarray | None = None) -> np.ndarray:
+        coef = getattr(self.predictor, "coef_", None)  # a linear model, on a space that sums it from tokens
+        if coef is not None and np.ndim(coef) == 1 and hasattr(self.space, "linear_from_tokens"):
+            return self.space.linear_from_tokens(tokens, coef) + float(self.predictor.intercept_)
         return np.asarray(self.predictor.predict(self.space.features_from_tokens(tokens)), dtype=np.float64)
 
     def __call__(self, archs: Sequence[Arch], budgets: np.ndarray | None = None) -> np.ndarray:
