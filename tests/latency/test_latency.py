@@ -181,3 +181,19 @@ def test_a_benchmark_table_is_its_own_bound(tmp_path):
     p = resolve(cfg, feasibility=Feasibility("bound", 0.99))
     archs = p.table.archs[:50]
     assert np.array_equal(p.bound(archs), p.estimate(archs))
+
+
+def test_latency_model_choice_prefers_the_cheapest_within_one_standard_error():
+    from nag.latency.predictor import _candidates, choose_cheapest
+
+    names = list(_candidates(0))
+    assert names[0] == "ridge" and names[-1] == "gbr-600"  # cheapest to predict first
+
+    def reports(shares):
+        return {k: {"within_10pct": s, "n": 1000} for k, s in zip(names, shares)}
+
+    # best 0.90 on 1,000 rows: s.e. 0.0095, so 0.892 (gbr-150) is as good and cheaper than gbr-600
+    assert choose_cheapest(reports([0.70, 0.88, 0.892, 0.85, 0.89, 0.90])) == "gbr-150"
+    # a larger model better by more than the held-out noise is kept
+    assert choose_cheapest(reports([0.70, 0.85, 0.86, 0.85, 0.87, 0.90])) == "gbr-600"
+    assert choose_cheapest(reports([0.95, 0.90, 0.90, 0.90, 0.90, 0.90])) == "ridge"
