@@ -73,8 +73,10 @@ def main() -> None:
         for name in us:
             within = [f["reports"][name]["within_10pct"] for f in folds]
             dev["candidates"][name] = row = {
-                "within_10pct": float(np.mean(within)), "se": float(np.std(within, ddof=1) / np.sqrt(len(within))),
-                "mape": float(np.mean([f["reports"][name]["mape"] for f in folds])), "predict_us_per_row": us[name]}
+                "within_10pct": float(np.mean(within)),
+                "se": float(np.std(within, ddof=1) / np.sqrt(len(within))),
+                "mape": float(np.mean([f["reports"][name]["mape"] for f in folds])),
+                "predict_us_per_row": us[name]}
             print(f"{col[4:]:12s} {name:8s} within ±10 % {row['within_10pct']:.1%} ± {row['se']:.1%}  "
                   f"MAPE {row['mape']:.2f} %  predict {us[name]:6.2f} µs/row")
         picks = [f["pick"] for f in folds]

@@ -35,6 +35,8 @@ def interpolation_weights(grid: np.ndarray, query: np.ndarray) -> np.ndarray:
     return w
 
 
+CELL_ROWS = 2048  # rows of one LSTM block: its gate arrays (2,048 x 4H float32) fit in L2
+
 _BLAS = []
 
 
@@ -97,11 +99,25 @@ class Sampler:
         """g(B) for each budget (ms): the paper's linear interpolation of the trained embeddings."""
         return (interpolation_weights(self.budgets, budgets) @ self.table).astype(np.float32)
 
-    def _cell(self, x: np.ndarray, h: np.ndarray, c: np.ndarray):
-        """One LSTMCell step on the reordered, halved gates (see :meth:`from_generator`): (h, c)."""
+    def _cell(self, x, h: np.ndarray, c: np.ndarray):
+        """One LSTMCell step on the reordered, halved gates (see :meth:`from_generator`): (h, c). ``x`` is
+        the input projection, or ``(table, rows)`` to gather it block by block. Many rows go through in
+        blocks of ``CELL_ROWS`` so the gate arrays stay in cache between passes (40,960 rows: 13-15 -> 7-8
+        ms a step measured, the same values)."""
+        if len(h) <= CELL_ROWS:
+            return self._block(x, h, c)
+        h_out, c_out = np.empty_like(h), np.empty_like(c)
+        lazy = isinstance(x, tuple)
+        for a in range(0, len(h), CELL_ROWS):
+            b = min(a + CELL_ROWS, len(h))
+            xb = (x[0], x[1][a:b]) if lazy else x[a:b]
+            h_out[a:b], c_out[a:b] = self._block(xb, h[a:b], c[a:b])
+        return h_out, c_out
+
+    def _block(self, x, h: np.ndarray, c: np.ndarray):
         n = self.hidden
         z = h @ self.w_hh
-        z += x
+        z += x[0][x[1]] if isinstance(x, tuple) else x
         np.tanh(z, out=z)
         s = z[:, :3 * n]  # i, f, o: σ of the unhalved pre-activation
         s *= 0.5
@@ -142,12 +158,12 @@ class Sampler:
             if t + 1 == steps:
                 break
             if group is None:
-                x = token_proj[t][tok]
+                x = (token_proj[t], tok)  # gathered block by block in the next step
                 continue
             v = logits.shape[1]
             prefixes, group = _distinct(group * v + tok, len(h) * v)
             parent = prefixes // v
             if len(prefixes) == n:  # all distinct from here on: states in sample order, no grouping
                 parent, prefixes, group = parent[group], prefixes[group], None
-            h, c, x = h[parent], c[parent], token_proj[t][prefixes % v]
+            h, c, x = h[parent], c[parent], (token_proj[t], prefixes % v)
         return tokens

@@ -146,8 +146,15 @@ class DeviceLatency(TokenFn):
         self.fixed, self.madds = float(fixed), np.asarray(madds, dtype=np.float64)
 
     def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
-        onehot = self.space.features_from_tokens(tokens).astype(np.float64)
         madds = self.fixed + block_sum(self.space, self.madds, tokens)[0]
+        coef = getattr(self.predictor, "coef_", None)
+        if coef is not None and np.ndim(coef) == 1:  # linear: summed from tokens, no one-hot matrix
+            f = self.space.feature_dim  # one-hot, resolution / 224, log MAdds, one-hot count / 2
+            w = np.asarray(coef, dtype=np.float64)
+            log_lat = self.space.linear_from_tokens(tokens, w[:f] + w[f + 2] / 2.0) + w[f + 1] * np.log(madds)
+            log_lat += w[f] * self.resolution / 224.0 + float(self.predictor.intercept_)
+            return np.exp(log_lat)
+        onehot = self.space.features_from_tokens(tokens).astype(np.float64)
         X = np.column_stack([onehot, np.full(len(onehot), self.resolution / 224.0), np.log(madds),
                              onehot.sum(1) / 2.0])
         return np.exp(self.predictor.predict(X))

@@ -55,6 +55,19 @@ def test_sampler_draws_from_the_generators_distribution():
         assert abs(seen.get(seq, 0.0) - p) < tol, (seq, seen.get(seq, 0.0), p)
 
 
+def test_sampler_blocks_of_rows_give_the_same_tokens(monkeypatch):
+    from nag.serving import sampler as sampler_mod
+
+    torch.manual_seed(1)
+    gen = Generator((4,) * 12, [1.0, 2.0], hidden=16, embed_dim=8).eval()
+    s = Sampler.from_generator(gen)
+    budgets = np.linspace(1.0, 2.0, 6000)  # distinct prefixes pass CELL_ROWS after a few steps
+    blocked = s.sample(budgets, np.random.default_rng(3))
+    assert len(np.unique(blocked[:, :8], axis=0)) > sampler_mod.CELL_ROWS  # the blocked path ran
+    monkeypatch.setattr(sampler_mod, "CELL_ROWS", 10**9)
+    np.testing.assert_array_equal(blocked, s.sample(budgets, np.random.default_rng(3)))
+
+
 def test_interpolation_weights():
     w = interpolation_weights(np.array([1.0, 2.0, 4.0]), np.array([1.0, 1.5, 3.0, 4.0, 9.0, 0.5]))
     np.testing.assert_allclose(w, [[1, 0, 0], [0.5, 0.5, 0], [0, 0.5, 0.5], [0, 0, 1], [0, 0, 1], [1, 0, 0]])
@@ -88,14 +101,18 @@ def test_lut_latency_is_the_latency_models(kind):
     np.testing.assert_allclose(got, model.predict(FIVE, archs), rtol=1e-9)
 
 
-def test_device_latency_is_the_device_predictors():
+@pytest.mark.parametrize("kind", ["ridge", "gbr"])  # linear: summed from tokens; others: the one-hot matrix
+def test_device_latency_is_the_device_predictors(kind):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     from nag.latency.predictor import imagenet_space
 
     space = imagenet_space()
     archs = space.sample(300, seed=3)
     X = device_features(archs, np.full(len(archs), 224))
     y = X @ np.random.default_rng(4).normal(0, 0.1, X.shape[1])
-    model = LatencyModel("dev", "imported", predictor=RidgeCV().fit(X, y), resolution=224)
+    predictor = RidgeCV() if kind == "ridge" else HistGradientBoostingRegressor(max_iter=20)
+    model = LatencyModel("dev", "imported", predictor=predictor.fit(X, y), resolution=224)
     tokens = np.array([a.tokens for a in archs])
     got = device_latency(model).on_tokens(tokens)
     np.testing.assert_allclose(got, predict_latency(model.predictor, archs, 224), rtol=1e-9)
