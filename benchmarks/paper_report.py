@@ -126,47 +126,6 @@ def _samples_gap(runs: list[dict], device: str) -> float:
     return mean("nag") - mean("pareto_no_accuracy")
 
 
-def _fig3(path: Path, hist: dict, device: str) -> None:
-    from nag.plots import _plt, _save
-
-    plt = _plt()
-    budgets = list(next(iter(hist.values())))
-    fig, axes = plt.subplots(1, len(budgets), figsize=(6 * len(budgets), 4))
-    for ax, b in zip(np.atleast_1d(axes), budgets):
-        allv = np.concatenate([np.asarray(hist[m][b]) for m in hist])
-        bins = np.linspace(float(allv.min()), float(np.percentile(allv, 99.5)), 40)
-        for i, (m, per) in enumerate(hist.items()):
-            ax.hist(per[b], bins=bins, alpha=0.45, color=f"C{i}", label=NAMES[m])
-        ax.axvline(float(b), c="k", ls="--", label="budget")
-        ax.set_title(f"{device}: 1,000 samples at B={float(b):.3g} ms")
-        ax.set_xlabel("latency (ms)")
-    np.atleast_1d(axes)[0].legend(fontsize=7)
-    _save(fig, path)
-
-
-def _fig5(path: Path, platform_acc, platform_lat, data: dict, budgets, device: str) -> None:
-    from nag.pareto import best_under_budget
-    from nag.plots import _plt, _save
-
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.5, 4.8))
-    ok = np.isfinite(platform_lat)
-    grid = np.linspace(min(budgets) * 0.8, max(budgets) * 1.05, 200)
-    idx = best_under_budget(platform_acc[ok], platform_lat[ok], grid)
-    ax.step(platform_lat[ok][idx], platform_acc[ok][idx], where="post", c="k", lw=1,
-            label="oracle frontier: whole table (NB201) / 16k dataset, its accuracy column (mbv3)")
-    for i, (m, s) in enumerate(data.items()):
-        ax.plot(s["lat_mean"], s["acc_mean"], "o-", c=f"C{i}", ms=4, lw=1, label=NAMES[m])
-    for b in budgets:
-        ax.axvline(b, c="0.7", lw=0.5, ls="--")
-    ax.set_xlabel("latency (ms, mean over seeds)")
-    ax.set_ylabel("accuracy (%): true (NB201) / supernet-measured (mbv3)")
-    ax.set_ylim(float(np.min([min(s["acc_mean"]) for s in data.values()])) - 1, None)
-    ax.set_title(f"frontiers on {device}: every method vs the oracle")
-    ax.legend(fontsize=7, loc="lower right")
-    _save(fig, path)
-
-
 def _note(params, space: str, seeds) -> str:
     cfg, inf, g = params.paper, params.infer, params.generator
     m = params.dataset.train_size
@@ -266,6 +225,8 @@ def _frontier_of(params, space: str, d: str) -> tuple[np.ndarray, np.ndarray]:
 
 def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: float,
                   finetuned: dict | None = None) -> dict:
+    from benchmarks.paper_figures import fig3, fig5  # that module imports NAMES from this one
+
     cfg = params.paper
     devices = list(dict.fromkeys(r["device"] for r in runs))
     seeds = sorted({r["seed"] for r in runs})
@@ -322,10 +283,10 @@ def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: 
                    [f"../figures/fig3_{devices[0]}.png"] + [f"../figures/fig5_{d}.png" for d in devices])]
     write_with(tables / "README.md", lambda tmp: tmp.write_text("\n\n".join(summary) + "\n"))
     hist = next(r["hist"] for r in runs if "hist" in r)
-    _fig3(figures / f"fig3_{devices[0]}.png", hist, devices[0])
+    fig3(figures / f"fig3_{devices[0]}.png", hist, devices[0])
     for d in devices:
         acc, lat = _frontier_of(params, space, d)
-        _fig5(figures / f"fig5_{d}.png", acc, lat, {**d2[d], **d3[d]},
+        fig5(figures / f"fig5_{d}.png", acc, lat, {**d2[d], **d3[d]},
               [r for r in runs if r["device"] == d][0]["budgets"], d)
     report = {"devices": devices, "seeds": seeds, "seconds": seconds, "targets": targets,
               "table2": d2, "table3": d3, "table4_seconds_per_budget": times, "table5": k_rows,
