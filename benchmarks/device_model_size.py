@@ -29,31 +29,15 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "device_model_size.json"))
     args = ap.parse_args()
 
-    import pandas as pd
+    from imported_devices import gpu_columns  # benchmarks/ is this script's folder
     from sklearn.base import clone
     from sklearn.model_selection import KFold
 
     from nag.atomic import write_json
-    from nag.latency.predictor import (
-        _candidates,
-        choose_cheapest,
-        device_features,
-        imagenet_space,
-        latency_errors,
-        read_measurements,
-    )
+    from nag.latency.predictor import _candidates, choose_cheapest, latency_errors
 
-    src = pd.read_csv(args.table)
-    cols = [c for c in src.columns if c.startswith("lat_")]
     out = {"table": args.table, "folds": args.folds, "rows_timed": args.rows, "devices": {}}
-    tmp = Path(args.out).with_suffix(".tmp.csv")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    for col in cols:
-        src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[col]).to_csv(tmp, index=False)
-        m = read_measurements(tmp, imagenet_space())
-        archs = [m.attrs["archs"][i] for i in m["arch_id"]]
-        X = device_features(archs, m["resolution"].to_numpy())
-        y = m["latency_ms"].to_numpy()
+    for device, X, y in gpu_columns(args.table, Path(args.out).with_suffix(".tmp.csv")):
         big = np.tile(X, (int(np.ceil(args.rows / len(X))), 1))[: args.rows]
         folds, us = [], {}
         for tr, te in KFold(args.folds, shuffle=True, random_state=0).split(X):
@@ -69,7 +53,7 @@ def main() -> None:
             pick = choose_cheapest(reports)
             folds.append({"reports": reports, "pick": pick, "best": best,
                           "loss": reports[best]["within_10pct"] - reports[pick]["within_10pct"]})
-        dev = out["devices"][col[4:]] = {"candidates": {}, "folds": folds}
+        dev = out["devices"][device] = {"candidates": {}, "folds": folds}
         for name in us:
             within = [f["reports"][name]["within_10pct"] for f in folds]
             dev["candidates"][name] = row = {
@@ -77,14 +61,13 @@ def main() -> None:
                 "se": float(np.std(within, ddof=1) / np.sqrt(len(within))),
                 "mape": float(np.mean([f["reports"][name]["mape"] for f in folds])),
                 "predict_us_per_row": us[name]}
-            print(f"{col[4:]:12s} {name:8s} within ±10 % {row['within_10pct']:.1%} ± {row['se']:.1%}  "
+            print(f"{device:12s} {name:8s} within ±10 % {row['within_10pct']:.1%} ± {row['se']:.1%}  "
                   f"MAPE {row['mape']:.2f} %  predict {us[name]:6.2f} µs/row")
         picks = [f["pick"] for f in folds]
         dev["rule"] = {"picks": picks, "mean_loss": float(np.mean([f["loss"] for f in folds])),
                        "predict_us_per_row": float(np.mean([us[p] for p in picks]))}
-        print(f"{col[4:]:12s} rule picks {picks}: share lost vs each fold's best "
+        print(f"{device:12s} rule picks {picks}: share lost vs each fold's best "
               f"{dev['rule']['mean_loss']:.2%}, predict {dev['rule']['predict_us_per_row']:.1f} µs/row")
-    tmp.unlink(missing_ok=True)
     write_json(args.out, out)
     print(f"wrote {args.out}")
 

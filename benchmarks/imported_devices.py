@@ -17,6 +17,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def gpu_columns(table: str, scratch: Path):
+    """Each ``lat_*`` column of the OFA GPU table as an imported device's measurement file (written to
+    ``scratch``, read back by the product's reader): yields (device, features, latency_ms)."""
+    import pandas as pd
+
+    from nag.latency.predictor import device_features, imagenet_space, read_measurements
+
+    src = pd.read_csv(table)
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for col in [c for c in src.columns if c.startswith("lat_")]:
+            rows = src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[col])
+            rows.to_csv(scratch, index=False)
+            m = read_measurements(scratch, imagenet_space())
+            archs = [m.attrs["archs"][i] for i in m["arch_id"]]
+            yield col[4:], device_features(archs, m["resolution"].to_numpy()), m["latency_ms"].to_numpy()
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--table", default=str(ROOT / "data" / "benchmarks" / "ofa_gpu_latency.csv"))
@@ -24,38 +44,24 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmarks" / "imported_devices.json"))
     args = ap.parse_args()
 
-    import pandas as pd
-
     from nag.atomic import write_json
-    from nag.latency.predictor import (
-        device_features,
-        fit_latency_predictor,
-        imagenet_space,
-        read_measurements,
-    )
+    from nag.latency.predictor import fit_latency_predictor
 
-    src = pd.read_csv(args.table)
-    cols = [c for c in src.columns if c.startswith("lat_")]
-    out = {"table": args.table, "rows": len(src), "devices": {}}
-    tmp = Path(args.out).with_suffix(".tmp.csv")
-    for col in cols:
-        src[["ks", "e", "d"]].assign(resolution=src["r"], latency_ms=src[col]).to_csv(tmp, index=False)
-        m = read_measurements(tmp, imagenet_space())
-        archs = [m.attrs["archs"][i] for i in m["arch_id"]]
-        X = device_features(archs, m["resolution"].to_numpy())
+    out = {"table": args.table, "rows": 0, "devices": {}}
+    for name, X, y in gpu_columns(args.table, Path(args.out).with_suffix(".tmp.csv")):
+        out["rows"] = len(y)
         runs = []
         for seed in args.seeds:
             t0 = time.perf_counter()
-            _, rep, _ = fit_latency_predictor(X, m["latency_ms"].to_numpy(), seed=seed)
+            _, rep, _ = fit_latency_predictor(X, y, seed=seed)
             runs.append({**rep, "seed": seed, "fit_s": time.perf_counter() - t0})
         within = [r["heldout"]["within_10pct"] for r in runs]
-        out["devices"][col[4:]] = {"runs": runs, "within_10pct_mean": float(np.mean(within)),
-                                   "mape_mean": float(np.mean([r["heldout"]["mape"] for r in runs])),
-                                   "spearman_mean": float(np.mean([r["heldout"]["spearman"] for r in runs]))}
-        d = out["devices"][col[4:]]
-        print(f"{col[4:]:14s} chosen {runs[0]['chosen']:5s} within ±10 % {d['within_10pct_mean']:.1%}  "
+        out["devices"][name] = {"runs": runs, "within_10pct_mean": float(np.mean(within)),
+                                "mape_mean": float(np.mean([r["heldout"]["mape"] for r in runs])),
+                                "spearman_mean": float(np.mean([r["heldout"]["spearman"] for r in runs]))}
+        d = out["devices"][name]
+        print(f"{name:14s} chosen {runs[0]['chosen']:5s} within ±10 % {d['within_10pct_mean']:.1%}  "
               f"MAPE {d['mape_mean']:.2f} %  Spearman {d['spearman_mean']:.3f}")
-    tmp.unlink(missing_ok=True)
     write_json(args.out, out)
     print(f"wrote {args.out}")
 
