@@ -145,13 +145,14 @@ def test_normaliser_restates_a_slower_spell_on_the_baseline_state():
     nets = [(Slowed(build_static(TINY, a).eval(), speed), shape) for a in archs]
     norm = Normaliser(nets[:4], "cpu-torch", MeterSettings(2, 10, 3, 1), chunk=2)
     calm = norm.measure(nets[4:])
-    speed[0] = 2.0  # the machine runs at half speed from one chunk of the table to the next
+    speed[0] = 3.0  # the machine runs at a third of its speed from one chunk of the table to the next
     slow = norm.measure(nets[4:])
     raw = np.array([b["raw_latency_ms"] / a["raw_latency_ms"] for a, b in zip(calm, slow)])
     restated = np.array([b["latency_ms"] / a["latency_ms"] for a, b in zip(calm, slow)])
-    # on a shared host its own swings add to the injected one: restated is far nearer 1 than raw
-    assert np.median(raw) > 1.5 and abs(np.median(restated) - 1) < (np.median(raw) - 1) / 2
-    assert norm.drifts[-1] / norm.drifts[0] > 1.5
+    # on a shared host its own swings add to the injected 3x (a slow spell during `calm` read 1.49x of an
+    # injected 2x in CI), so the margins are wide: raw well above 2, restated far nearer 1 than raw
+    assert np.median(raw) > 2.0 and abs(np.median(restated) - 1) < (np.median(raw) - 1) / 2
+    assert norm.drifts[-1] / norm.drifts[0] > 2.0
     before = calm[0]["latency_ms"]
     factor = norm.rescale([calm, slow])  # in place: onto the median state of the chunks measured
     assert factor == pytest.approx(float(np.median(norm.drifts)))
