@@ -25,11 +25,11 @@ import numpy as np
 from nag.atomic import write_with
 from nag.errors import NagError
 from nag.infer import Choice, generate_many
-from nag.serving.sampler import Sampler
+from nag.serving.sampler import Sampler, gate_major
 from nag.serving.tokens import CellValues, TokenFn
 from nag.spaces.base import Arch, SearchSpace
 
-FORMAT = 3  # 3: the sampler holds its LSTM arrays in its own gate order and scale
+FORMAT = 4  # 3: the sampler holds its LSTM arrays in its own gate order and scale; 4: gate-major
 
 
 class EngineError(NagError, ValueError):
@@ -146,10 +146,13 @@ class Engine:
         except Exception as exc:  # truncated or foreign files raise many types
             raise EngineError(f"{path} is not a readable engine ({exc.__class__.__name__}: {exc}); "
                               f"rerun the platform's frontier stage") from None
-        if not isinstance(obj, dict) or obj.get("kind") != "engine" or obj.get("format") != FORMAT:
+        if not isinstance(obj, dict) or obj.get("kind") != "engine" or obj.get("format") not in (3, FORMAT):
             raise EngineError(f"{path} is not an engine of format {FORMAT}; rerun the platform's frontier "
                               f"stage")
         engine = obj["engine"]
+        if obj["format"] == 3:  # a registered champion's engine: the same arrays, gate-major from 4 on
+            s = engine.sampler
+            s.w_hh, s.token_proj = gate_major(s.w_hh), [gate_major(t) for t in s.token_proj]
         if expect is not None and engine.fingerprint != expect:
             raise EngineError(f"{path} was built from other infer:/platform settings than params.yaml's; "
                               f"rerun the platform's frontier stage (dvc repro)")

@@ -148,6 +148,27 @@ def test_engine_file_round_trip_and_checks(tmp_path):
         Engine.load(tmp_path / "none.pkl")
 
 
+def test_an_engine_of_format_3_loads_and_picks_alike(tmp_path):
+    """A registered champion's engine (format 3: the LSTM arrays gate-interleaved) is upgraded on load."""
+    import pickle
+
+    from nag.serving import engine as engine_mod
+
+    engine, _, _ = _engine(tmp_path)
+    engine.save(tmp_path / "new.pkl")
+    old = pickle.loads((tmp_path / "new.pkl").read_bytes())
+    s = old["engine"].sampler
+    s.w_hh = s.w_hh.transpose(1, 0, 2).reshape(s.hidden, -1)  # back to (H, 4H)
+    s.token_proj = [t.transpose(1, 0, 2).reshape(t.shape[1], -1) for t in s.token_proj]
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps({**old, "format": 3}))
+    assert engine_mod.FORMAT == 4
+    back = Engine.load(tmp_path / "old.pkl")
+    assert [c.arch for c in back.choose([3.0, 5.5])[0]] == [c.arch for c in engine.choose([3.0, 5.5])[0]]
+    (tmp_path / "two.pkl").write_bytes(pickle.dumps({**old, "format": 2}))
+    with pytest.raises(EngineError, match="not an engine of format 4"):
+        Engine.load(tmp_path / "two.pkl")
+
+
 def test_token_functions_and_architecture_functions_pick_alike(tmp_path):
     engine, _, _ = _engine(tmp_path)
     budgets = [2.5, 3.5, 5.0]
