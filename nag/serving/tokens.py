@@ -84,22 +84,15 @@ class TableOrModel(TokenFn):
         return out
 
 
-def _slots(space, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """mbv3 rows → (active (N, S, 4), kernel token (N, S, 4), expand token (N, S, 4))."""
-    from nag.spaces.mbv3 import DEPTHS, MAX_DEPTH
-
-    t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), space.num_stages, 1 + 2 * MAX_DEPTH)
-    active = np.arange(MAX_DEPTH)[None, None, :] < np.asarray(DEPTHS)[t[:, :, 0]][:, :, None]
-    return active, t[:, :, 1::2], t[:, :, 2::2]
-
-
 def block_sum(space, table: np.ndarray, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Σ over active blocks of ``table[stage, min(slot, 1), kernel, expand]`` (slots past the first of a
     stage share their shapes) and the active block count, per row."""
-    active, k, e = _slots(space, tokens)
-    stage = np.arange(space.num_stages)[None, :, None]
-    slot = np.minimum(np.arange(k.shape[2]), 1)[None, None, :]
-    return (table[stage, slot, k, e] * active).sum(axis=(1, 2)), active.sum(axis=(1, 2)).astype(np.float64)
+    from nag.spaces.mbv3 import DEPTHS, MAX_DEPTH
+
+    table = np.asarray(table, dtype=np.float64)
+    per_slot = table[:, np.minimum(np.arange(MAX_DEPTH), 1)]  # (S, 4, kernel, expand)
+    t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), space.num_stages, 1 + 2 * MAX_DEPTH)
+    return space.slot_sum(tokens, per_slot), np.asarray(DEPTHS, dtype=np.float64)[t[:, :, 0]].sum(axis=1)
 
 
 @dataclass

@@ -157,15 +157,25 @@ class MBV3Space(SearchSpace):
         onehot = np.concatenate([np.eye(len(KERNELS))[k], np.eye(len(EXPANDS))[e]], axis=3)  # (N,5,4,6)
         return (onehot * active[..., None]).reshape(len(tokens), -1).astype(np.float32)
 
+    def slot_sum(self, tokens: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Σ over the active blocks of ``values[stage, slot, kernel, expand]`` per token row: one lookup per
+        slot in a table that holds 0 where the stage's depth leaves the slot out (40k rows: ~4x faster than
+        masking (N, S, 4) gathers)."""
+        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), self.num_stages, 1 + 2 * MAX_DEPTH)
+        nk, ne = len(KERNELS), len(EXPANDS)
+        v = np.broadcast_to(np.asarray(values, dtype=np.float64), (self.num_stages, MAX_DEPTH, nk, ne))
+        active = np.arange(MAX_DEPTH)[:, None] < np.asarray(DEPTHS)[None, :]  # (slot, depth token)
+        table = v[:, :, None] * active[None, :, :, None, None]  # (S, 4, depth, k, e)
+        codes = (t[:, :, :1] * nk + t[:, :, 1::2]) * ne + t[:, :, 2::2]  # (N, S, 4)
+        codes += (np.arange(self.num_stages * MAX_DEPTH) * len(DEPTHS) * nk * ne).reshape(1, -1, MAX_DEPTH)
+        return table.reshape(-1)[codes.reshape(len(t), -1)].sum(axis=1)
+
     def linear_from_tokens(self, tokens: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """``features_from_tokens(tokens) @ coef`` without the one-hot matrix: a linear model's score is the
-        sum of the active slots' kernel and expand coefficients (about 8x faster on 40k rows)."""
-        t = np.asarray(tokens, dtype=np.int64).reshape(len(tokens), self.num_stages, 1 + 2 * MAX_DEPTH)
-        active = np.arange(MAX_DEPTH)[None, None, :] < np.asarray(DEPTHS)[t[:, :, 0]][:, :, None]
+        sum of the active slots' kernel and expand coefficients."""
         w = np.asarray(coef, dtype=np.float64).reshape(self.num_stages, MAX_DEPTH, -1)  # kernels, expands
-        stage, slot = np.arange(self.num_stages)[None, :, None], np.arange(MAX_DEPTH)[None, None, :]
-        values = w[stage, slot, t[:, :, 1::2]] + w[stage, slot, len(KERNELS) + t[:, :, 2::2]]
-        return (values * active).sum(axis=(1, 2))
+        nk = len(KERNELS)
+        return self.slot_sum(tokens, w[:, :, :nk, None] + w[:, :, None, nk:])
 
     # OFA interchange -------------------------------------------------------------------------
     def to_ofa(self, arch: Arch) -> dict[str, list[int]]:

@@ -130,3 +130,12 @@ def test_vectorised_features_match(space):
     raw = np.array([space.random_tokens(rng) for _ in range(100)])
     slow = np.stack([space.features(space.from_tokens(t)) for t in raw])
     np.testing.assert_array_equal(space.features_from_tokens(raw), slow)
+
+
+def test_linear_from_tokens_is_the_one_hot_product():
+    space = MBV3Space()
+    rng = np.random.default_rng(6)
+    raw = np.array([space.random_tokens(rng) for _ in range(300)])
+    coef = rng.normal(size=space.feature_dim)
+    want = space.features_from_tokens(raw).astype(np.float64) @ coef
+    np.testing.assert_allclose(space.linear_from_tokens(raw, coef), want, rtol=1e-12, atol=1e-12)
