@@ -149,7 +149,8 @@ class Sampler:
         h = np.zeros((len(distinct), self.hidden), dtype=np.float32)
         c = np.zeros_like(h)
         n, steps = len(budgets), len(self.head_w)
-        tokens = np.empty((n, steps), dtype=np.int64)
+        small = max(len(b) for b in self.head_b) <= 127  # a column written per step: int8 is 3x cheaper
+        tokens = np.empty((n, steps), dtype=np.int8 if small else np.int64)
         for t in range(steps):
             h, c = self._cell(x, h, c)  # one state per distinct prefix (``group``)
             logits = h @ self.head_w[t] + self.head_b[t]
@@ -172,4 +173,4 @@ class Sampler:
             if len(prefixes) == n:  # all distinct from here on: states in sample order, no grouping
                 parent, prefixes, group = parent[group], prefixes[group], None
             h, c, x = h[parent], c[parent], (token_proj[t], prefixes % v)
-        return tokens
+        return tokens.astype(np.int64, copy=False)
