@@ -3,7 +3,8 @@ the bound (no generator), regret vs the true oracle and satisfaction on the true
 any generator asked on that bound — for three bounds of the same transfer model:
 
 * ``estimate``: no margin;
-* ``loo``: today's, the split-conformal quantile of the model's own leave-one-out residuals (10 of them);
+* ``loo``: today's, the split-conformal quantile (``latency.confidence``) of the model's own leave-one-out
+  residuals (10 of them);
 * ``meta@L``: the margin calibrated on the *reference devices' picks*. Each reference device in turn is
   treated as new (planned, fitted from 10 rows on the other references, never the target's hardware); the
   margin is ``k · s`` with ``s`` a device's own leave-one-out log RMSE, and ``k`` the smallest multiplier
@@ -32,6 +33,15 @@ K_GRID = np.round(np.arange(0.0, 6.01, 0.25), 2)
 LEVELS = (0.95, 0.99, 1.0)
 
 
+def _confidence() -> float:
+    from nag.config import load_params
+
+    return load_params(ROOT / "params.yaml").latency.confidence
+
+
+CONFIDENCE = _confidence()  # the bound the product uses (latency.confidence)
+
+
 def picks_under(acc: np.ndarray, bound: np.ndarray, y: np.ndarray, budgets: np.ndarray, oracle: np.ndarray):
     """(mean regret pp, satisfied share) of the most accurate network under ``bound`` at each budget."""
     from nag.pareto import best_under_budget
@@ -47,7 +57,7 @@ def fitted(R: np.ndarray, A: np.ndarray, y: np.ndarray, n: int, seed: int):
     from nag.fewshot.transfer import measurement_plan
 
     rows = measurement_plan(R, n, seed)
-    est, bound, model = fit_device(R, A, y, rows, 0.9, seed)
+    est, bound, model = fit_device(R, A, y, rows, CONFIDENCE, seed)
     return est, float(np.sqrt(np.mean(model.residuals ** 2))), bound, rows
 
 
