@@ -11,10 +11,12 @@ any generator asked on that bound — for three bounds of the same transfer mode
   whose exhaustive picks on those devices are satisfied at a share ≥ L. The target then gets
   ``exp(k · s_target)``.
 
-Leave-one-hardware-out over every device column of the NB201 table, seeds 0-2; prints a table and writes
-``reports/benchmarks/fewshot_bound_ceiling.json``.
+The N rows are the product's plan (:func:`nag.fewshot.plan.frontier_plan`); ``--front-share 0`` is the
+space-wide spread alone (the plan before 2026-12-03, late). Leave-one-hardware-out over every device column
+of the NB201 table, seeds 0-2; prints a table and writes ``reports/benchmarks/fewshot_bound_ceiling.json``.
 
     python benchmarks/fewshot_bound_ceiling.py [--metric acc_cifar10] [--seeds 3] [--measured 10]
+        [--front-share 0.7] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -51,12 +53,12 @@ def picks_under(acc: np.ndarray, bound: np.ndarray, y: np.ndarray, budgets: np.n
     return float(np.mean(oracle[ok] - acc[i[ok]])), float(np.mean(y[i[ok]] <= budgets[ok]))
 
 
-def fitted(R: np.ndarray, A: np.ndarray, y: np.ndarray, n: int, seed: int):
+def fitted(R: np.ndarray, A: np.ndarray, y: np.ndarray, acc: np.ndarray, n: int, seed: int, share: float):
     """(estimate of every cell, the LOO log RMSE s, the LOO bound, measured rows) from ``n`` planned rows."""
     from nag.bench_fewshot import fit_device
-    from nag.fewshot.transfer import measurement_plan
+    from nag.fewshot.plan import frontier_plan
 
-    rows = measurement_plan(R, n, seed)
+    rows = frontier_plan(R, n, seed, acc=acc, front_share=share)
     est, bound, model = fit_device(R, A, y, rows, CONFIDENCE, seed)
     return est, float(np.sqrt(np.mean(model.residuals ** 2))), bound, rows
 
@@ -67,8 +69,8 @@ def with_margin(est: np.ndarray, s: float, k: float, y: np.ndarray, rows: np.nda
     return b
 
 
-def one(device: str, metric: str, seed: int, n: int) -> dict:
-    from nag.bench_fewshot import reference_matrix
+def one(device: str, metric: str, seed: int, n: int, share: float) -> dict:
+    from nag.bench_fewshot import latency_figures, reference_matrix
     from nag.bench_nb201 import EVAL_PCT
     from nag.budget import make_budgets
     from nag.config import PlatformConfig
@@ -88,11 +90,11 @@ def one(device: str, metric: str, seed: int, n: int) -> dict:
         return budgets, acc[best_under_budget(acc, y, budgets)]
 
     budgets, oracle = case(R, y)
-    est, s, loo, rows = fitted(R, A, y, n, seed)
+    est, s, loo, rows = fitted(R, A, y, acc, n, seed, share)
     out = {"device": device, "seed": seed, "s": s,
            "estimate": picks_under(acc, with_margin(est, s, 0, y, rows), y, budgets, oracle),
            "loo": picks_under(acc, loo, y, budgets, oracle),
-           "loo_margin_pct": float(100 * np.mean(loo / est - 1))}
+           "loo_margin_pct": float(100 * np.mean(loo / est - 1)), "latency": latency_figures(y, est, loo)}
     # the target's own curve over the multipliers (what each margin would give: hindsight, not a method)
     out["curve"] = [picks_under(acc, with_margin(est, s, k, y, rows), y, budgets, oracle) for k in K_GRID]
     # the reference devices as new devices: satisfaction of their picks at each multiplier
@@ -101,7 +103,7 @@ def one(device: str, metric: str, seed: int, n: int) -> dict:
         keep = [c for c, name in enumerate(refs) if name in references_for(ref, refs)]
         yj = np.exp(R[:, j])
         bj, oj = case(R[:, keep], yj)
-        ej, sj, _, rj = fitted(R[:, keep], A, yj, n, seed)
+        ej, sj, _, rj = fitted(R[:, keep], A, yj, acc, n, seed, share)
         sat[j] = [picks_under(acc, with_margin(ej, sj, k, yj, rj), yj, bj, oj)[1] for k in K_GRID]
     for level in LEVELS:
         ok = np.flatnonzero(sat.mean(0) >= level)
@@ -118,13 +120,18 @@ def main() -> None:
     ap.add_argument("--metric", default="acc_cifar10")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--measured", type=int, default=10)
+    ap.add_argument("--front-share", type=float, default=None, help="the plan's share on the reference "
+                    "fronts (default: the product's, nag.fewshot.plan.FRONT_SHARE; 0: the spread alone)")
     ap.add_argument("--out", default=str(ROOT / "reports/benchmarks/fewshot_bound_ceiling.json"))
     args = ap.parse_args()
     from nag.atomic import write_json
+    from nag.fewshot.plan import FRONT_SHARE
     from nag.platforms import _table
 
+    share = FRONT_SHARE if args.front_share is None else args.front_share
+
     devices = list(_table(TABLE).devices)
-    runs = [one(d, args.metric, s, args.measured)
+    runs = [one(d, args.metric, s, args.measured, share)
             for d, s in tqdm([(d, s) for d in devices for s in range(args.seeds)], desc="devices x seeds")]
     methods = ["estimate", "loo", *[f"meta@{level}" for level in LEVELS]]
     summary = {}
@@ -135,19 +142,25 @@ def main() -> None:
         extra = {"loo": "loo_margin_pct"}.get(m, f"{m}_margin_pct" if m.startswith("meta") else None)
         if extra:
             summary[m]["margin_pct_mean"] = float(np.mean([r[extra] for r in runs]))
+    summary["latency"] = {k: float(np.mean([r["latency"][k] for r in runs]))
+                          for k in ("spearman", "within_10pct", "bound_coverage")}
     curve = np.array([r["curve"] for r in runs]).mean(0)  # (k, [regret, satisfaction])
     summary["curve"] = [{"k": float(k), "mean_regret_pp": float(c[0]), "satisfaction": float(c[1])}
                         for k, c in zip(K_GRID, curve)]
-    print(f"{args.metric}, N = {args.measured}, {len(devices)} devices x {args.seeds} seeds, "
-          f"exhaustive picks:")
+    print(f"{args.metric}, N = {args.measured}, front share {share:g}, {len(devices)} devices x "
+          f"{args.seeds} seeds, exhaustive picks:")
     for m in methods:
         v = summary[m]
         print(f"  {m:10s} regret {v['mean_regret_pp']:.3f} pp  satisfied {100 * v['satisfaction']:.1f} %  "
               f"margin {v.get('margin_pct_mean', 0):.1f} %")
+    lat = summary["latency"]
+    print(f"  latency model: Spearman {lat['spearman']:.4f}, within ±10 % {100 * lat['within_10pct']:.1f} %, "
+          f"bound coverage {100 * lat['bound_coverage']:.1f} %")
     points = [f"k={c['k']:g}: {c['mean_regret_pp']:.3f} pp / {100 * c['satisfaction']:.1f} %"
               for c in summary["curve"][::2]]
     print("  margin k x s (hindsight curve):", ", ".join(points))
     write_json(args.out, {"metric": args.metric, "measured": args.measured, "seeds": args.seeds,
+                          "front_share": share,
                           "k_grid": K_GRID.tolist(), "summary": summary, "runs": runs})
 
 

@@ -1,10 +1,11 @@
 """``nag benchmark fewshot``: a device known from N measurements, judged on its whole true column.
 
 The device's true latency is column ``lat_D`` of an NB201-schema table. Only the N architectures the
-measurement plan (:func:`nag.fewshot.transfer.measurement_plan`) picks are "measured" (read from the table
-and counted); the reference devices are the ``lat_*`` columns of a reference table **minus every column of
-D's hardware** (all its batch sizes). The transfer model (:class:`nag.fewshot.transfer.TransferModel`)
-predicts every cell; its out-of-fold residuals give the bound at ``latency.confidence``.
+measurement plan (:func:`nag.fewshot.plan.frontier_plan`, on the table's accuracy) picks are "measured"
+(read from the table and counted); the reference devices are the ``lat_*`` columns of a reference table
+**minus every column of D's hardware** (all its batch sizes). The transfer model
+(:class:`nag.fewshot.transfer.TransferModel`) predicts every cell; its out-of-fold residuals give the bound
+at ``latency.confidence``.
 
 Reported: the latency model's Spearman, MAPE and share within ±10 % over all the table's networks, the
 bound's coverage, the same figures for N random picks (what the plan buys); then NAG trained (M cells, as
@@ -26,6 +27,7 @@ from nag.archdata import Lookup, QueryCounter
 from nag.bench_nb201 import EVAL_PCT, run_nb201_benchmark
 from nag.budget import make_budgets
 from nag.config import DatasetConfig, Params, PlatformConfig
+from nag.fewshot.plan import frontier_plan
 from nag.fewshot.transfer import TransferError, TransferModel, measurement_plan, references_for
 from nag.latency.bound import conformal_quantile
 from nag.pareto import best_under_budget
@@ -173,7 +175,7 @@ def run_fewshot_benchmark(params: Params, table: str, device: str, measured: int
     conf = params.latency.confidence
     out = {"device": device, "metric": metric, "seed": seed, "measured": measured, "confidence": conf,
            "references": refs, "feasibility": params.infer.feasibility, "train_size": train_size}
-    picks = {"plan": measurement_plan(R, measured, seed),
+    picks = {"plan": frontier_plan(R, measured, seed, acc=truth.accuracy.values[net]),
              "random": np.random.default_rng(seed).choice(len(net), measured, replace=False)}
     for how, rows in picks.items():
         t0 = time.perf_counter()
@@ -224,7 +226,8 @@ def _predicted_references(table: str, refs: tuple, seed: int) -> tuple[np.ndarra
 def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, confidence: float = 0.9,
                      predicted_references: bool = False) -> dict:
     """The latency figures on an OFA MobileNetV3 table (``ks, e, d, r, lat_*``): device column ``lat_D`` is
-    the truth, the table's other devices minus D's hardware the references; features add the
+    the truth, the table's other devices minus D's hardware the references (the plan: the spread alone, the
+    table has no accuracy); features add the
     architecture encoding at each row's resolution (:func:`nag.latency.predictor.device_features`).
 
     ``predicted_references``: the product path of an imported mbv3 device (:mod:`nag.fewshot.mbv3_device`):

@@ -38,19 +38,22 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     """Plan rows (``arch_str``, empty ``latency_ms``) over the cells of an NB201 table. References: the
     table's device columns (a benchmark platform's own hardware left out). An imported device: the cells it
     has not measured; ``nxt``: first its frontier's picks and near-picks not yet measured
-    (:func:`_picks_and_near_picks`), then the plan's spread."""
+    (:func:`_picks_and_near_picks`), then the plan (:func:`nag.fewshot.plan.frontier_plan`, on the table's
+    accuracy column ``metric``)."""
     import numpy as np
 
     from nag.bench_fewshot import reference_matrix
+    from nag.fewshot.plan import frontier_plan
     from nag.fewshot.table_device import read_nb201_measurements
-    from nag.fewshot.transfer import measurement_plan
     from nag.platforms import _table
     from nag.spaces.nb201 import NB201Space
 
     space = NB201Space()
     imported = cfg.kind == "imported"
     table = cfg.table if imported else cfg.file
-    cells = [a for a in _table(str(table)).archs if space.sees_input(a)]
+    t = _table(str(table))
+    keep = [i for i, a in enumerate(t.archs) if space.sees_input(a)]
+    cells, acc = [t.archs[i] for i in keep], t.accuracy(cfg.metric)[keep]
     R, refs = reference_matrix(table, "" if imported else cfg.device, [a.arch_id for a in cells])
     pos = {a.arch_id: i for i, a in enumerate(cells)}
     done = [pos[a] for a in read_nb201_measurements(cfg.file)["arch_id"]] if imported else []
@@ -61,7 +64,7 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
             if i is not None and i not in done and i not in first and len(first) < n:
                 first.append(i)
     rest = n - len(first)
-    rows = np.concatenate([first, measurement_plan(R, rest, seed, np.array(done + first, dtype=np.int64))
+    rows = np.concatenate([first, frontier_plan(R, rest, seed, np.array(done + first, dtype=np.int64), acc)
                            if rest else []]).astype(np.int64)
     return [{"arch_str": space.to_string(cells[i]), "latency_ms": ""} for i in rows], refs
 
@@ -71,8 +74,10 @@ def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list
     architectures, spread over their latency on the OFA reference table's devices (what a few-row device's
     latency is transferred from), at the platform's resolution (default: the table's largest). An imported
     device: never what its file has measured; ``nxt``: first its frontier's picks and near-picks
-    (:func:`_picks_and_near_picks`), then the plan's spread."""
+    (:func:`_picks_and_near_picks`), then the plan (:func:`nag.fewshot.plan.frontier_plan` on the supernet's
+    accuracy, ``data/accuracy.parquet``; the spread alone before the accuracy stage has run)."""
     import numpy as np
+    import pandas as pd
 
     from nag.fewshot.mbv3_device import (
         REFERENCE_TABLE,
@@ -80,9 +85,9 @@ def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list
         reference_predictors,
         reference_resolution,
     )
-    from nag.fewshot.transfer import measurement_plan
+    from nag.fewshot.plan import frontier_plan
     from nag.latency.predictor import device_features, imagenet_space, read_measurements
-    from nag.layout import ARCHS, PREPARED
+    from nag.layout import ACCURACY, ARCHS, PREPARED
     from nag.supernet.archs import load_archs
     from nag.supernet.data import make_space
 
@@ -110,7 +115,11 @@ def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list
     refs, cols = reference_predictors(str(REFERENCE_TABLE), seed)
     X = device_features(archs, np.full(len(archs), res))
     rest = n - len(first)
-    plan = measurement_plan(reference_log_latency(cols, X), rest, seed, taken) if rest else []
+    acc = None
+    if ACCURACY.is_file():
+        acc = pd.read_parquet(ACCURACY).set_index("arch_id")["accuracy"].reindex([a.arch_id for a in archs])
+        acc = acc.to_numpy(dtype=np.float64) if acc.notna().all() else None  # another sample's: spread only
+    plan = frontier_plan(reference_log_latency(cols, X), rest, seed, taken, acc) if rest else []
     out = []
     for arch in first + [archs[i] for i in plan]:
         ofa = space.to_ofa(arch)
@@ -133,13 +142,14 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         out: Path = typer.Option(None, "--out", help="CSV to write (default: print it)"),
         params: Path = PARAMS,
     ) -> None:
-        """Which architectures a new device should measure first: spread over the latency the known devices
-        give them (not random), as a measurement file with an empty latency_ms column to fill in."""
+        """Which architectures a new device should measure first: most on the known devices' accuracy-latency
+        fronts (where its picks will be), the rest spread over the space (not random), as a measurement file
+        with an empty latency_ms column to fill in."""
         import pandas as pd
 
         from nag.atomic import write_with
 
-        with user_errors(ValueError):
+        with user_errors(ValueError, KeyError):
             cfg = read_params(params)
             pc = cfg.platform(name)
             n = nxt or n
