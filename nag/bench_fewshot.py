@@ -227,8 +227,8 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
                      predicted_references: bool = False) -> dict:
     """The latency figures on an OFA MobileNetV3 table (``ks, e, d, r, lat_*``): device column ``lat_D`` is
     the truth, the table's other devices minus D's hardware the references (the plan: the spread alone, the
-    table has no accuracy); features add the
-    architecture encoding at each row's resolution (:func:`nag.latency.predictor.device_features`).
+    table has no accuracy); features add the architecture encoding at each row's resolution
+    (:func:`nag.latency.predictor.device_features`).
 
     ``predicted_references``: the product path of an imported mbv3 device (:mod:`nag.fewshot.mbv3_device`):
     each reference's latency is what its gradient-boosted predictor gives, fitted on a seeded half of the
