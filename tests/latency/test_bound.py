@@ -81,3 +81,19 @@ def test_validation_checks_the_bounds_coverage():
     shifted = frame.assign(measured=frame["measured"] * 1.05)  # the machine slower than calibrated
     assert not verdict(shifted)
     assert coverage_frame({"calibration": {}}, 0.9) is None
+
+
+def test_the_coverage_floor_is_fair_to_a_ten_row_device():
+    """A right bound (true coverage 0.9) on 10 rows misses 2 of them a quarter of the time: the gate allows
+    misses up to where they are significant at 5 %, and is the fixed confidence - tolerance from 100 rows."""
+    from scipy.stats import binom
+
+    from flows.validate import coverage_floor
+
+    assert coverage_floor(10, 0.9, 0.05) == pytest.approx(0.7)
+    assert coverage_floor(100, 0.9, 0.05) == coverage_floor(5000, 0.9, 0.05) == pytest.approx(0.85)
+    for n in (10, 20, 50, 100, 1000):
+        allowed = int(round(n * (1 - coverage_floor(n, 0.9, 0.05))))
+        assert binom.sf(allowed, n, 0.1) <= 0.05  # a right bound is refused at most 5 % of the time
+    rng = np.random.default_rng(0)  # and a bound that covers only 60 % of 10 rows is still refused
+    assert np.mean(rng.binomial(10, 0.4, 2000) > round(10 * (1 - coverage_floor(10, 0.9, 0.05)))) > 0.3
