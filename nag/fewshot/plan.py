@@ -44,13 +44,15 @@ def _pc1(R: np.ndarray) -> np.ndarray:
 def frontier_plan(R: np.ndarray, n: int, seed: int = 0, exclude: np.ndarray | None = None,
                   acc: np.ndarray | None = None, front_share: float = FRONT_SHARE) -> np.ndarray:
     """Indices of ``n`` rows to measure: ``round(front_share · n)`` networks of the reference fronts (of
-    accuracy ``acc``; none without it), then the space-wide spread. ``exclude``: rows already measured."""
+    accuracy ``acc``; none without it), then the spread over the networks on no front (over all where too
+    few are left). ``exclude``: rows already measured."""
     R = np.asarray(R, dtype=np.float64)
     done = np.asarray([] if exclude is None else exclude, dtype=np.int64)
     if acc is None or not 0 < front_share:
         return measurement_plan(R, n, seed, done)
-    if not 0 < n <= len(R) - len(np.unique(done)):
-        raise TransferError(f"a plan of {n} architectures: choose between 1 and {len(R) - len(done)}")
+    free = len(R) - len(np.unique(done))
+    if not 0 < n <= free:
+        raise TransferError(f"a plan of {n} architectures: choose between 1 and {free}")
     count = front_counts(R, np.asarray(acc, dtype=np.float64))
     count[done] = 0
     pool = np.flatnonzero(count > 0)
