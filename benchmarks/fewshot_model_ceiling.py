@@ -94,7 +94,8 @@ def summarise(runs: list[dict], name: str) -> dict:
             "no_margin": {"mean_regret_pp": float(curves[:, 0, 0].mean()),
                           "satisfaction": float(curves[:, 0, 1].mean())},
             "hindsight": {"margin_mean": float(MARGINS[first].mean()),
-                          "mean_regret_pp": float(curves[d, first, 0].mean()), "satisfaction": 1.0,
+                          "mean_regret_pp": float(curves[d, first, 0].mean()),
+                          "satisfaction": float(curves[d, first, 1].mean()),
                           "per_device": {r["device"]: {"margin": float(MARGINS[f]), "regret_pp": float(c)}
                                          for r, f, c in zip(runs, first, curves[d, first, 0])}},
             "one_margin": {"margin": float(MARGINS[one_m]),
@@ -146,7 +147,8 @@ def main() -> None:
         nm, hs, om = s["no_margin"], s["hindsight"], s["one_margin"]
         print(f"  {name:5s} log RMSE {s['log_rmse']:.3f} (front {s['front_log_rmse']:.3f}) | m = 0: "
               f"{nm['mean_regret_pp']:.3f} pp / {100 * nm['satisfaction']:.1f} % | hindsight m per device "
-              f"(mean {100 * hs['margin_mean']:.1f} %): {hs['mean_regret_pp']:.3f} pp / 100 % | one m "
+              f"(mean {100 * hs['margin_mean']:.1f} %): {hs['mean_regret_pp']:.3f} pp / "
+              f"{100 * hs['satisfaction']:.1f} % | one m "
               f"{100 * om['margin']:.1f} %: {om['mean_regret_pp']:.3f} pp / {100 * om['satisfaction']:.1f} %")
     write_json(out, {"metric": args.metric, "margins": MARGINS.tolist(), "target": TARGET,
                      "summary": summary, "runs": runs})
