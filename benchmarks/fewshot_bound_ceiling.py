@@ -69,13 +69,11 @@ def with_margin(est: np.ndarray, s: float, k: float, y: np.ndarray, rows: np.nda
     return b
 
 
-def one(device: str, metric: str, seed: int, n: int, share: float) -> dict:
-    from nag.bench_fewshot import latency_figures, reference_matrix
-    from nag.bench_nb201 import EVAL_PCT
-    from nag.budget import make_budgets
+def column(device: str, metric: str):
+    """(log reference latency R, reference names, encoding A, true latency y, accuracy) of the table's
+    networks for ``device``: the references are the other columns minus its hardware."""
+    from nag.bench_fewshot import reference_matrix
     from nag.config import PlatformConfig
-    from nag.fewshot.transfer import references_for
-    from nag.pareto import best_under_budget
     from nag.platforms import resolve
 
     truth = resolve(PlatformConfig(f"nb201-{device}", file=TABLE, device=device, metric=metric))
@@ -83,7 +81,17 @@ def one(device: str, metric: str, seed: int, n: int, share: float) -> dict:
     net = np.flatnonzero(np.isfinite(lat) & (lat > 0))
     archs = [truth.table.archs[i] for i in net]
     R, refs = reference_matrix(TABLE, device, [a.arch_id for a in archs])
-    A, y, acc = truth.space.features_batch(archs), lat[net], truth.accuracy.values[net]
+    return R, refs, truth.space.features_batch(archs), lat[net], truth.accuracy.values[net]
+
+
+def one(device: str, metric: str, seed: int, n: int, share: float) -> dict:
+    from nag.bench_fewshot import latency_figures
+    from nag.bench_nb201 import EVAL_PCT
+    from nag.budget import make_budgets
+    from nag.fewshot.transfer import references_for
+    from nag.pareto import best_under_budget
+
+    R, refs, A, y, acc = column(device, metric)
 
     def case(R, y):
         budgets = make_budgets(y, 10, *EVAL_PCT)

@@ -34,7 +34,7 @@ from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TABLE = str(ROOT / "data/benchmarks/nb201.csv")
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the shared column set-up
 MARGINS = np.round(np.arange(0.0, 0.6001, 0.005), 3)
 FOLDS = 5
 TARGET = {"mean_regret_pp": 0.08, "satisfaction": 1.0}  # issue 18, CIFAR-10, N = 10
@@ -54,19 +54,13 @@ def models(X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def one(device: str, metric: str) -> dict:
-    from nag.bench_fewshot import reference_matrix
+    from fewshot_bound_ceiling import column
+
     from nag.bench_nb201 import EVAL_PCT
     from nag.budget import make_budgets
-    from nag.config import PlatformConfig
     from nag.pareto import best_under_budget, pareto_mask
-    from nag.platforms import resolve
 
-    truth = resolve(PlatformConfig(f"nb201-{device}", file=TABLE, device=device, metric=metric))
-    lat = truth.latency.values
-    net = np.flatnonzero(np.isfinite(lat) & (lat > 0))
-    archs = [truth.table.archs[i] for i in net]
-    R, refs = reference_matrix(TABLE, device, [a.arch_id for a in archs])
-    A, y, acc = truth.space.features_batch(archs), lat[net], truth.accuracy.values[net]
+    R, refs, A, y, acc = column(device, metric)
     budgets = make_budgets(y, 10, *EVAL_PCT)
     oracle = acc[best_under_budget(acc, y, budgets)]
     front = pareto_mask(acc, y)
@@ -134,6 +128,8 @@ def main() -> None:
     ap.add_argument("--out", default=None, help="JSON (default reports/benchmarks/fewshot_model_ceiling"
                     "[_<metric>].json; the plot beside it, .png)")
     args = ap.parse_args()
+    from fewshot_bound_ceiling import TABLE
+
     from nag.atomic import write_json
     from nag.platforms import _table
 
