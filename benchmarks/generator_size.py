@@ -2,7 +2,7 @@
 
 For each ``--hidden`` size the generator is retrained here (the platform's trained evaluator, every other
 ``generator:`` setting as params.yaml has it, same seed, 1 thread) and put into the platform's engine
-(models/engine/<p>.pkl) in place of the pipeline's; then, zero-query as `nag generate` answers: pick
+(models/engine/<p>.skops) in place of the pipeline's; then, zero-query as `nag generate` answers: pick
 quality = the accuracy predictor's estimate of the picks at ``--budgets`` budgets over the trained range,
 one budget per call, ``--seeds`` sampling seeds, as the deficit against the largest size (paired by budget
 and seed, ± s.e. over seeds); time of one budget and of ``--many`` budgets at once (warm, median).

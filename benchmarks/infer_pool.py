@@ -1,6 +1,6 @@
 """How many samples a budget needs: pick quality and time vs the pool size, per platform engine.
 
-For each pool size the engine (models/engine/<p>.pkl, zero-query: what `nag generate` and the REST model
+For each pool size the engine (models/engine/<p>.skops, zero-query: what `nag generate` and the REST model
 answer) picks for ``--budgets`` budgets spread over the trained range, for several sampling seeds; pick
 quality = the accuracy predictor's estimate of each pick (the figure that ranks candidates; mbv3 subnets
 have no cheaper truth at this scale), reported as the deficit against the largest pool, with its standard

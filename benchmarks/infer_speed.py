@@ -1,4 +1,4 @@
-"""Inference speed of the platforms' engines (models/engine/<p>.pkl), in-process and warm: one budget and
+"""Inference speed of the platforms' engines (models/engine/<p>.skops), in-process and warm: one budget and
 100 budgets at once, zero-query and (table platforms) querying; the engine's load time; ``nag generate``
 from a shell (a new process). With ``--baseline REV`` the same figures of the code at git revision REV
 (a temporary worktree, the same checkpoints) are measured in the same run, for before/after ratios.
@@ -83,26 +83,14 @@ def shell_generate(name: str, budget: float, code_dir: Path, repeats: int = 3) -
 
 
 def engine_for(base: Path, engine: Path, tmp: str) -> Path | None:
-    """The engine file the baseline's code reads: the same file when its engine format is ours; format 3 (the
-    LSTM arrays gate-interleaved) written from ours, the same arrays; None for other formats."""
-    import pickle
+    """The engine file the baseline's code reads: the same file when its engine format is ours, else None
+    (older formats were pickles, which this project no longer writes)."""
     import re
 
     from nag.serving.engine import FORMAT
 
     m = re.search(r"^FORMAT = (\d+)", (base / "nag/serving/engine.py").read_text(), re.M)
-    theirs = int(m.group(1)) if m else None
-    if theirs == FORMAT:
-        return engine
-    if theirs != 3 or FORMAT != 4:
-        return None
-    obj = pickle.loads(engine.read_bytes())
-    s = obj["engine"].sampler
-    s.w_hh = s.w_hh.transpose(1, 0, 2).reshape(s.hidden, -1)
-    s.token_proj = [t.transpose(1, 0, 2).reshape(t.shape[1], -1) for t in s.token_proj]
-    out = Path(tmp) / f"{engine.stem}.format3.pkl"
-    out.write_bytes(pickle.dumps({**obj, "format": 3}))
-    return out
+    return engine if m and int(m.group(1)) == FORMAT else None
 
 
 def main() -> None:
@@ -123,17 +111,17 @@ def main() -> None:
                            check=True)
         try:
             for name in names:
-                engine = ROOT / f"models/engine/{name}.pkl"
+                engine = ROOT / f"models/engine/{name}.skops"
                 row = {"after": probe(name, ROOT, str(engine))}
                 row["after"]["shell_generate_ms"] = shell_generate(name, row["after"]["budget_ms"], ROOT)
                 has_engine = base is not None and (base / "nag/serving/engine.py").is_file()
                 theirs = engine_for(base, engine, tmp) if has_engine else None
                 if has_engine and theirs is None:
-                    print(f"{name}: the baseline's engine format is neither ours nor 3; no before figures")
+                    print(f"{name}: the baseline's engine format is not ours; no before figures")
                 elif base is not None:
                     # code that has the engine reads the engine (in its format); older code the checkpoints
                     row["before"] = probe(name, base, str(theirs) if has_engine else "-")
-                    if theirs == engine or not has_engine:  # `nag generate` reads models/engine/<p>.pkl
+                    if theirs == engine or not has_engine:  # `nag generate` reads models/engine/<p>.skops
                         row["before"]["shell_generate_ms"] = shell_generate(name, row["after"]["budget_ms"],
                                                                             base)
                     row["speedup"] = {k: row["before"][k] / row["after"][k] for k in row["after"]

@@ -44,11 +44,11 @@ def _resolve(params, name: str):
 
 def check_inputs(params, name: str) -> None:
     """Everything the mbv3 half reads, checked before any work starts (a clear error names the stage)."""
-    from nag.checkpoint import load_object
+    from nag.checkpoint import EVALUATOR_FORMAT, load_object
 
     plat = _resolve(params, name)
     plat.make_dataset(params.dataset)  # archs + accuracy + latency agree
-    load_object(f"models/evaluator/{name}.pt", "evaluator")
+    load_object(f"models/evaluator/{name}.pt", "evaluator", EVALUATOR_FORMAT)
     load_object(SUPERNET, "supernet")
 
 

@@ -1,6 +1,6 @@
 """Which accuracy model should rank an mbv3 platform's candidates: picks judged by the supernet, and time.
 
-For each platform the pipeline's engine (models/engine/<p>.pkl) answers as it is, and again with its ranking
+For each platform the pipeline's engine (models/engine/<p>.skops) answers as it is, and again with its ranking
 model replaced by each ``--kind`` fitted on the same architecture dataset as the train_evaluator stage fits it
 (:func:`nag.acc_predictor.fit_accuracy_predictor`, same seed, the kind's held-out RMSE as the known-network
 margin). Zero-query picks at ``--budgets`` budgets over the trained range, ``--seeds`` sampling seeds, are

@@ -58,7 +58,7 @@ def main() -> None:
     from nag.atomic import write_json
     from nag.serving.engine import Engine
 
-    engine = Engine.load(ROOT / f"models/engine/{args.platform}.pkl")
+    engine = Engine.load(ROOT / f"models/engine/{args.platform}.skops")
     lo, hi = float(max(engine.budgets[0], engine.cheapest)), float(engine.budgets[-1])
     budgets = np.random.default_rng(0).uniform(lo, hi, args.requests)
     port = _port()

@@ -2,14 +2,14 @@
 
 A checkpoint records its search space, decision vocabulary, feature size and trained budgets; loading
 it for another space or another K is a clear error, never a silent mismatch. Files are written
-atomically. The accuracy predictor (scikit-learn) travels pickled inside the evaluator file: these
-are the project's own artifacts, loaded with ``weights_only=False`` for that reason only.
+atomically. Files are read with ``weights_only=True`` (tensors and plain containers: nothing in them can
+run code); the accuracy predictor (scikit-learn) travels inside the evaluator file as skops bytes,
+rebuilt from trusted types only (:mod:`nag.artifacts`).
 """
 
 from __future__ import annotations
 
 import io
-import pickle
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from nag.artifacts import (
+    ArtifactError,
+    dumps_object,
+    from_tensor_bytes,
+    loads_object,
+    to_tensor_bytes,
+    torch_load,
+)
 from nag.atomic import write_with
 from nag.config import EvaluatorConfig, GeneratorConfig
 from nag.errors import NagError
@@ -25,6 +33,11 @@ from nag.generator import Generator
 from nag.spaces.base import SearchSpace
 
 FORMAT = 1
+EVALUATOR_FORMAT = 2  # 1: its predictor pickled; 2: its predictor as skops bytes
+
+REBUILD = {"evaluator": "dvc repro -f train_evaluator@<platform>",
+           "generator": "dvc repro -f train_generator@<platform>",
+           "supernet": "dvc repro -f train_supernet", "subnet": "dvc repro -f finetune@<platform>"}
 
 
 class CheckpointError(NagError, ValueError):
@@ -41,24 +54,20 @@ def save_object(path: str | Path, obj: dict) -> None:
     write_with(path, lambda tmp: tmp.write_bytes(buf.getvalue()))
 
 
-def load_object(path: str | Path, kind: str) -> dict:
+def load_object(path: str | Path, kind: str, fmt: int = FORMAT) -> dict:
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path} is a folder, not a {kind} checkpoint: pass the checkpoint file itself "
                               f"(e.g. models/{kind}/<platform>.pt)")
     if not path.is_file():
         raise CheckpointError(f"missing {kind} checkpoint {path}: run its stage first (dvc repro)")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"{path} is empty (0 bytes), not a {kind} checkpoint: an interrupted copy? "
-                              f"rerun the stage that writes it (dvc repro) or pass another file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # truncated or foreign files raise many types
-        raise CheckpointError(
-            f"{path} is not a readable {kind} checkpoint ({exc.__class__.__name__}: {exc})"
-        ) from exc
-    if not isinstance(obj, dict) or obj.get("kind") != kind or obj.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {kind} checkpoint of format {FORMAT}")
+        obj = torch_load(path, f"{kind} checkpoint", REBUILD.get(kind, "dvc repro"))
+    except ArtifactError as exc:
+        raise CheckpointError(str(exc)) from None
+    if not isinstance(obj, dict) or obj.get("kind") != kind or obj.get("format") != fmt:
+        raise CheckpointError(f"{path} is not a {kind} checkpoint of format {fmt}; rebuild it with "
+                              f"`{REBUILD.get(kind, 'dvc repro')}`")
     return obj
 
 
@@ -81,22 +90,26 @@ def _check_meta(obj: dict, space: SearchSpace, path: str | Path, k: int | None, 
 def save_evaluator(path: str | Path, model: Evaluator, cfg: EvaluatorConfig, space: SearchSpace,
                    predictor: Any = None, extra: dict | None = None) -> None:
     meta = {**_space_meta(space), "budgets": model.budget.budgets.tolist(), **(extra or {})}
-    save_object(path, {"kind": "evaluator", "format": FORMAT, "meta": meta, "config": asdict(cfg),
-                 "state": model.state_dict(), "predictor": pickle.dumps(predictor) if predictor else None})
+    blob = to_tensor_bytes(dumps_object(predictor)) if predictor else None
+    save_object(path, {"kind": "evaluator", "format": EVALUATOR_FORMAT, "meta": meta, "config": asdict(cfg),
+                       "state": model.state_dict(), "predictor": blob})
 
 
 def load_evaluator(path: str | Path, space: SearchSpace, k: int | None = None,
                    platform: str | None = None) -> tuple[Evaluator, Any, dict]:
     """Returns (evaluator in eval mode, accuracy predictor or None, meta); refuses a checkpoint of another
     space, another K, or (given ``platform``) another platform."""
-    obj = load_object(path, "evaluator")
+    obj = load_object(path, "evaluator", EVALUATOR_FORMAT)
     _check_meta(obj, space, path, k, platform)
     cfg = EvaluatorConfig(**obj["config"])
     model = Evaluator(space.feature_dim, obj["meta"]["budgets"], cfg.hidden, cfg.embed_dim,
                       one_hot=cfg.budget_input == "onehot")
     model.load_state_dict(obj["state"])
     model.eval()
-    predictor = pickle.loads(obj["predictor"]) if obj["predictor"] else None
+    predictor = None
+    if obj["predictor"] is not None:
+        predictor = loads_object(from_tensor_bytes(obj["predictor"]), f"{path} (its accuracy predictor)",
+                                 "accuracy predictor", REBUILD["evaluator"])
     return model, predictor, obj["meta"]
 
 

@@ -24,7 +24,7 @@ class PlatformLayout:
     """One platform's files, relative to the project root (``root`` joins them onto another folder)."""
 
     latency: Path  # latency@ / table@: arch_id, latency_ms, source, spread
-    latency_model: Path  # the latency of any architecture (pickled LatencyModel)
+    latency_model: Path  # the latency of any architecture (LatencyModel, skops)
     latency_metrics: Path  # latency@ / table@ metrics, read by validate@
     latency_plot: Path
     validation: Path  # validate@: the Great Expectations report
@@ -45,7 +45,7 @@ class PlatformLayout:
     def of(cls, name: str, root: str | Path | None = None) -> PlatformLayout:
         paths = cls(
             Path(f"data/latency/{name}.parquet"),
-            Path(f"models/latency/{name}.pkl"),
+            Path(f"models/latency/{name}.skops"),
             Path(f"reports/metrics/latency/{name}.json"),
             Path(f"reports/plots/latency/{name}.png"),
             Path(f"reports/validation/{name}.json"),
@@ -56,7 +56,7 @@ class PlatformLayout:
             Path(f"models/generator/{name}.pt"),
             Path(f"reports/metrics/train_generator/{name}.json"),
             Path(f"reports/frontier/{name}.json"),
-            Path(f"models/engine/{name}.pkl"),
+            Path(f"models/engine/{name}.skops"),
             Path(f"reports/plots/{name}"),
             Path(f"models/subnets/{name}"),
             Path(f"models/subnets.work/{name}"),

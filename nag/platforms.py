@@ -7,7 +7,7 @@ architecture, accuracy queries (where they are cheap), the cheapest latency, and
 * :class:`SupernetPlatform` (``supernet_platforms:``, kinds ``local`` and ``imported``) — the mbv3
   space: latency is the platform's latency table (``data/latency/<p>.parquet``, the M sampled
   architectures) and, for any other architecture the generator proposes, its latency model
-  (``models/latency/<p>.pkl``). Accuracy is not a cheap query there (a supernet evaluation), so
+  (``models/latency/<p>.skops``). Accuracy is not a cheap query there (a supernet evaluation), so
   inference ranks by prediction (zero-query), and the chosen subnets can be extracted and finetuned.
 
 Latency comes as an :attr:`Platform.estimate` and an upper :attr:`Platform.bound` at

@@ -18,7 +18,7 @@ PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from the pa
 PREPARED_OPT = typer.Option(PREPARED, "--prepared", help="output of the prepare stage")
 LATENCY = typer.Option(None, "--latency", help="latency table (default data/latency/<platform>.parquet)")
 LATENCY_MODEL = typer.Option(
-    None, "--latency-model", help="latency model (default models/latency/<platform>.pkl)"
+    None, "--latency-model", help="latency model (default models/latency/<platform>.skops)"
 )
 EVALUATOR = typer.Option(
     None, "--evaluator", help="evaluator checkpoint (default models/evaluator/<platform>.pt)"

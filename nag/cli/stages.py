@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
         prepared: Path = PREPARED_OPT,
         archs: Path = typer.Option(ARCHS),
         out: Path = typer.Option(None, help="default data/latency/<platform>.parquet"),
-        model: Path = typer.Option(None, help="latency model of any arch (default models/latency/<p>.pkl)"),
+        model: Path = typer.Option(None, help="latency model of any arch (default models/latency/<p>.skops)"),
         metrics: Path = typer.Option(None, help="default reports/metrics/latency/<platform>.json"),
         plot: Path = typer.Option(None, help="default reports/plots/latency/<platform>.png"),
         params: Path = PARAMS,

@@ -20,7 +20,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from nag.atomic import write_with
+from nag.artifacts import ArtifactError, dump_object, load_object
 from nag.fewshot.transfer import TransferModel
 from nag.latency.predictor import device_features, imagenet_space, latency_errors
 
@@ -55,7 +54,7 @@ def reference_log_latency(columns, X: np.ndarray) -> np.ndarray:
 
 
 CACHE = Path("models/cache")  # fitted reference predictors, keyed by the table's content (not tracked)
-_FORMAT = 1  # bump when the reference predictors' recipe changes: older cache files are then ignored
+_FORMAT = 2  # 2: skops (1 was a pickle, never read); bump when the recipe changes: old files are ignored
 
 
 @lru_cache(maxsize=4)
@@ -67,15 +66,14 @@ def reference_predictors(table: str, seed: int = 0, cache: str | None = str(CACH
     ``cache=None`` always fits."""
     path = _cache_path(table, seed, cache) if cache else None
     if path is not None and path.is_file():
-        try:
-            names, cols = pickle.loads(path.read_bytes())
-            return tuple(names), tuple(cols)
-        except Exception:  # a truncated or foreign file: fit again and replace it
+        try:  # skops, trusted types only (nag.artifacts): a cache file never runs code
+            obj = load_object(path, "reference-predictor cache", f"rm {path}")
+            return tuple(obj["names"]), tuple(obj["columns"])
+        except (ArtifactError, KeyError, TypeError):  # damaged or foreign: fit again and replace it
             pass
     names, cols = _fit_references(table, seed)
     if path is not None:
-        data = pickle.dumps((names, cols))
-        write_with(path, lambda tmp: tmp.write_bytes(data))
+        dump_object({"names": list(names), "columns": list(cols)}, path)
     return names, cols
 
 
@@ -83,7 +81,7 @@ def _cache_path(table: str, seed: int, cache: str) -> Path:
     import sklearn
 
     digest = hashlib.sha256(Path(table).read_bytes()).hexdigest()[:16]
-    return Path(cache) / f"reference-{digest}-s{seed}-sk{sklearn.__version__}-f{_FORMAT}.pkl"
+    return Path(cache) / f"reference-{digest}-s{seed}-sk{sklearn.__version__}-f{_FORMAT}.skops"
 
 
 def _fit_references(table: str, seed: int) -> tuple[tuple[str, ...], tuple]:

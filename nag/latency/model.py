@@ -5,26 +5,25 @@ the platform's resolution; benchmark tables: nothing outside the table (infinite
 its error model (:mod:`nag.latency.bound`: residuals it did not train on, per estimate source), so any
 estimate has an upper bound at a confidence, and a local platform its drift probes
 (:mod:`nag.latency.drift`). Saved
-(pickled, atomically) by the latency stage as
-``models/latency/<platform>.pkl``; the generator's candidates are timed with it.
+(as skops, atomically: :mod:`nag.artifacts`, no pickle) by the latency stage as
+``models/latency/<platform>.skops``; the generator's candidates are timed with it.
 
 Example::
 
-    >>> model = LatencyModel.load("models/latency/cpu-torch.pkl")      # doctest: +SKIP
+    >>> model = LatencyModel.load("models/latency/cpu-torch.skops")      # doctest: +SKIP
     >>> model.predict(space, space.sample(3, seed=0))                  # doctest: +SKIP
     array([2.61, 3.02, 2.47])
 """
 
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nag.atomic import write_with
+from nag.artifacts import ArtifactError, dump_object, load_object
 from nag.errors import NagError
 from nag.latency.bound import ErrorModel
 from nag.spaces.base import Arch
@@ -75,28 +74,22 @@ class LatencyModel:
         return predict_latency(self.predictor, archs, self.resolution)
 
     def save(self, path: str | Path) -> None:
-        data = pickle.dumps({"format": FORMAT, "model": self})
-        write_with(path, lambda tmp: tmp.write_bytes(data))
+        dump_object({"format": FORMAT, "model": self}, path)
 
     @staticmethod
     def load(path: str | Path) -> LatencyModel:
-        path = Path(path)
-        if not path.is_file():
-            raise LatencyModelError(
-                f"missing latency model {path}: run its latency stage (dvc repro latency)"
-            )
+        """Read a latency model file (skops, trusted types only: never runs code from the file)."""
+        rebuild = f"dvc repro -f latency@{Path(path).stem}"
         try:
-            obj = pickle.loads(path.read_bytes())  # the project's own artifact
-        except Exception as exc:
-            raise LatencyModelError(
-                f"{path} is not a readable latency model ({exc}); rerun its latency stage"
-            ) from None
+            obj = load_object(path, "latency model", rebuild)
+        except ArtifactError as exc:
+            raise LatencyModelError(str(exc)) from None
         if (
             not isinstance(obj, dict)
             or obj.get("format") != FORMAT
             or not isinstance(obj.get("model"), LatencyModel)
         ):
             raise LatencyModelError(
-                f"{path} is not a latency model of format {FORMAT}; rerun its latency stage"
+                f"{path} is not a latency model of format {FORMAT}; rebuild it with `{rebuild}`"
             )
         return obj["model"]

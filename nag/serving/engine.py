@@ -2,12 +2,12 @@
 bound) and the ranking of token rows, the architectures already measured — numpy arrays and, for mbv3,
 the scikit-learn predictors. Loading it imports neither torch nor the pipeline: ``nag generate``, the
 MLflow model and its REST endpoint serve from it. The frontier@ stage writes it
-(``models/engine/<p>.pkl``) from the checkpoints it has just judged, with a fingerprint of what it was
+(``models/engine/<p>.skops``) from the checkpoints it has just judged, with a fingerprint of what it was
 built from (the ``infer:`` settings and the platform entry), so a stale engine is noticed, not served.
 
 Example::
 
-    >>> engine = Engine.load("models/engine/nb201-pixel3.pkl")      # doctest: +SKIP
+    >>> engine = Engine.load("models/engine/nb201-pixel3.skops")      # doctest: +SKIP
     >>> [engine.describe(c)["arch"] for c in engine.choose([8.0], zero_query=True)[0]]   # doctest: +SKIP
 """
 
@@ -15,21 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nag.atomic import write_with
+from nag.artifacts import ArtifactError, dump_object, load_object
 from nag.errors import NagError
 from nag.infer import Choice, generate_many
-from nag.serving.sampler import Sampler, gate_major
+from nag.serving.sampler import Sampler
 from nag.serving.tokens import CellValues, TokenFn
 from nag.spaces.base import Arch, SearchSpace
 
-FORMAT = 4  # 3: the sampler holds its LSTM arrays in its own gate order and scale; 4: gate-major
+FORMAT = 5  # 4: gate-major sampler arrays, pickled; 5: the same, as skops (no pickle)
 
 
 class EngineError(NagError, ValueError):
@@ -131,28 +130,22 @@ class Engine:
                 "n_queried": c.n_queried}
 
     def save(self, path: str | Path) -> None:
-        data = pickle.dumps({"kind": "engine", "format": FORMAT, "engine": self})
-        write_with(path, lambda tmp: tmp.write_bytes(data))
+        dump_object({"kind": "engine", "format": FORMAT, "engine": self}, path)
 
     @staticmethod
     def load(path: str | Path, expect: str | None = None) -> Engine:
-        """Read an engine file (the project's own artifact); with ``expect`` (a :func:`fingerprint`),
-        refuse one built from other settings."""
+        """Read an engine file (skops, trusted types only: never runs code from the file); with ``expect``
+        (a :func:`fingerprint`), refuse one built from other settings."""
         path = Path(path)
-        if not path.is_file():
-            raise EngineError(f"missing engine {path}: run the platform's frontier stage (dvc repro)")
+        rebuild = f"dvc repro -f frontier@{path.stem}"
         try:
-            obj = pickle.loads(path.read_bytes())
-        except Exception as exc:  # truncated or foreign files raise many types
-            raise EngineError(f"{path} is not a readable engine ({exc.__class__.__name__}: {exc}); "
-                              f"rerun the platform's frontier stage") from None
-        if not isinstance(obj, dict) or obj.get("kind") != "engine" or obj.get("format") not in (3, FORMAT):
-            raise EngineError(f"{path} is not an engine of format {FORMAT}; rerun the platform's frontier "
-                              f"stage")
+            obj = load_object(path, "engine", rebuild)
+        except ArtifactError as exc:
+            raise EngineError(str(exc)) from None
+        if not isinstance(obj, dict) or obj.get("kind") != "engine" or obj.get("format") != FORMAT \
+                or not isinstance(obj.get("engine"), Engine):
+            raise EngineError(f"{path} is not an engine of format {FORMAT}; rebuild it with `{rebuild}`")
         engine = obj["engine"]
-        if obj["format"] == 3:  # a registered champion's engine: the same arrays, gate-major from 4 on
-            s = engine.sampler
-            s.w_hh, s.token_proj = gate_major(s.w_hh), [gate_major(t) for t in s.token_proj]
         if expect is not None and engine.fingerprint != expect:
             raise EngineError(f"{path} was built from other infer:/platform settings than params.yaml's; "
                               f"rerun the platform's frontier stage (dvc repro)")

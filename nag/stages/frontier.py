@@ -1,6 +1,6 @@
 """The ``frontier@<p>`` stage: the generator's picks at the K trained budgets and the midpoints between
 them (JSON, CSV, plots), the paper's Fig. 3 latency histograms of what it samples, and the platform's
-serving engine (``models/engine/<p>.pkl``: what ``nag generate`` and the registered model answer from)."""
+serving engine (``models/engine/<p>.skops``: what ``nag generate`` and the registered model answer from)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def test_ten_planned_rows_rank_an_unseen_gpu(other_gpu, tmp_path):
     X = device_features(list(t.archs), t.frame["r"].to_numpy())
     truth = t.latency("titan_xp_64")
     _, cols = reference_predictors(str(other_gpu), cache=str(tmp_path))
-    (cached,) = tmp_path.glob("reference-*.pkl")  # the fit is kept: a second process loads it
+    (cached,) = tmp_path.glob("reference-*.skops")  # the fit is kept: a second process loads it
     _, again = reference_predictors.__wrapped__(str(other_gpu), cache=str(tmp_path))
     assert np.array_equal(reference_log_latency(again, X[:50]), reference_log_latency(cols, X[:50]))
     cached.write_bytes(b"truncated")  # an unreadable cache is fitted again and replaced
@@ -70,12 +70,13 @@ def test_latency_stage_imports_a_ten_row_mbv3_device(tmp_path):
         latency_ms=at224["lat_titan_xp_32"]).to_csv(csv, index=False)
     plat = PlatformConfig("phone", kind="imported", file=str(csv), resolution=224)
     cfg = LatencyConfig(min_measured=10)
-    m = run_latency(plat, cfg, FIVE, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "m.pkl")
+    m = run_latency(plat, cfg, FIVE, tmp_path / "archs.parquet", tmp_path / "lat.parquet",
+                    tmp_path / "m.skops")
     assert m["predictor"]["chosen"].startswith("transfer:") and m["file_rows"] == 10
     assert len(m["calibration"]["predicted"]["measured"]) == 10
     lat = pd.read_parquet(tmp_path / "lat.parquet")
     assert len(lat) == 60 and (lat["latency_ms"] > 0).all()
-    model = LatencyModel.load(tmp_path / "m.pkl")
+    model = LatencyModel.load(tmp_path / "m.skops")
     from nag.supernet.archs import load_archs
 
     _, archs = load_archs(tmp_path / "archs.parquet", FIVE)
@@ -86,5 +87,5 @@ def test_latency_stage_imports_a_ten_row_mbv3_device(tmp_path):
     pd.read_csv(csv).head(6).to_csv(few, index=False)
     with pytest.raises(TransferError, match="measure at least 4 more"):
         run_latency(PlatformConfig("few", kind="imported", file=str(few), resolution=224), cfg, FIVE,
-                    tmp_path / "archs.parquet", tmp_path / "x.parquet", tmp_path / "x.pkl")
+                    tmp_path / "archs.parquet", tmp_path / "x.parquet", tmp_path / "x.skops")
     assert not (tmp_path / "x.parquet").exists()

@@ -44,7 +44,7 @@ def test_bounds_probes_and_the_delivery_check(project):
     val = json.loads((project / f"reports/validation/{P}.json").read_text())
     assert val["success"] and val["bound"]["sources"]["lut"]["n"] == 24
     assert any(r["suite"].startswith("bound_coverage") for r in val["results"])
-    assert len(LatencyModel.load(project / f"models/latency/{P}.pkl").probes["tokens"]) == 4
+    assert len(LatencyModel.load(project / f"models/latency/{P}.skops").probes["tokens"]) == 4
     frontier = json.loads((project / f"reports/frontier/{P}.json").read_text())
     assert frontier["feasibility"]["mode"] == "bound" and frontier["satisfaction_rate"] == 1.0
     for r in frontier["frontier"]:
@@ -65,7 +65,7 @@ def test_stale_table_is_flagged_refused_and_an_unmeetable_budget_fails(project):
     from flows.register import register_all
     from nag.config import load_params
 
-    path = project / f"models/latency/{P}.pkl"
+    path = project / f"models/latency/{P}.skops"
     model = LatencyModel.load(path)
     # this shared machine's own speed wanders by tens of percent (once +30 % was masked): inject +100 %
     now = json.loads(nag(project, "check-latency", "-p", P).stdout.splitlines()[0])["drift_pct"]

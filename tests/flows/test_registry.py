@@ -47,13 +47,13 @@ def build(root, iterations=120, pool=128, widen=0.2, seed=0, size=300) -> None:
     (root / "dvc.lock").write_text(f"schema: '2.0'\nstages: {{}}\n# {iterations} {pool} {seed}\n")
     runner, p = CliRunner(), ["--params", str(root / "params.yaml")]
     f = {k: str(root / v) for k, v in {
-        "lat": f"data/latency/{P}.parquet", "model": f"models/latency/{P}.pkl",
+        "lat": f"data/latency/{P}.parquet", "model": f"models/latency/{P}.skops",
         "mlat": f"reports/metrics/latency/{P}.json", "valid": f"reports/validation/{P}.json",
         "ds": f"data/archdata/{P}.parquet", "mds": f"reports/metrics/arch_dataset/{P}.json",
         "ev": f"models/evaluator/{P}.pt", "mev": f"reports/metrics/train_evaluator/{P}.json",
         "gen": f"models/generator/{P}.pt", "mgen": f"reports/metrics/train_generator/{P}.json",
         "fr": f"reports/frontier/{P}.json", "plots": f"reports/plots/{P}",
-        "engine": f"models/engine/{P}.pkl"}.items()}
+        "engine": f"models/engine/{P}.skops"}.items()}
     if not (root / f["ev"]).exists() or size != 300:  # the table@ stage, validate@, train_evaluator@
         res = runner.invoke(
             app,

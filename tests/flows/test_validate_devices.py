@@ -129,7 +129,7 @@ def test_validate_cli_exits_1_with_the_failures(tmp_path):
     space = make_space(cfg.supernet, prepared)
     run_sample_archs(space, ArchsConfig(count=50), tmp_path / "archs.parquet")
     metrics = run_latency(cfg.platform("gpu"), cfg.latency, space, tmp_path / "archs.parquet",
-                          tmp_path / "lat.parquet", tmp_path / "gpu.pkl")
+                          tmp_path / "lat.parquet", tmp_path / "gpu.skops")
     (tmp_path / "m.json").write_text(pd.Series(metrics).to_json())
     base = [
         sys.executable,

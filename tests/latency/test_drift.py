@@ -39,7 +39,7 @@ def measured(tmp_path_factory):
     root = tmp_path_factory.mktemp("drift")
     run_sample_archs(TINY, TINY_ARCHS, root / "archs.parquet")
     plat = PlatformConfig(NAME, kind="local", runtime="cpu-torch", file="machine.json")
-    metrics = run_latency(plat, CFG, TINY, root / "archs.parquet", root / "lat.parquet", root / "m.pkl")
+    metrics = run_latency(plat, CFG, TINY, root / "archs.parquet", root / "lat.parquet", root / "m.skops")
     return root, plat, metrics
 
 
@@ -51,17 +51,17 @@ def platform_at(root: Path, plat: PlatformConfig, model: Path, feasibility=Feasi
 
 def test_table_keeps_probes_and_calibration_and_bounds_hold_estimates(measured):
     root, plat, metrics = measured
-    model = LatencyModel.load(root / "m.pkl")
+    model = LatencyModel.load(root / "m.skops")
     assert len(model.probes["tokens"]) == 6 and model.probes["runtime"] == "cpu-torch"
     madds = [arch_madds(TINY, TINY.from_tokens(t)) for t in model.probes["tokens"]]
     assert sorted(madds) == madds and len(set(madds)) > 1  # spread over the sample, small to large
     assert len(metrics["calibration"]["lut"]["measured"]) == 12 and metrics["n_probes"] == 6
-    p = platform_at(root, plat, root / "m.pkl")
+    p = platform_at(root, plat, root / "m.skops")
     _, archs = load_archs(root / "archs.parquet", TINY)
     assert (p.bound(archs) >= p.estimate(archs)).all() and p.latency is p.bound
     outside = TINY.sample(5, seed=77)
     assert (model.predict_bound(TINY, outside, 0.9) >= model.predict(TINY, outside)).all()
-    est = platform_at(root, plat, root / "m.pkl", Feasibility("estimate"))
+    est = platform_at(root, plat, root / "m.skops", Feasibility("estimate"))
     assert est.latency is est.estimate and est.cheapest <= p.cheapest
 
 
@@ -74,12 +74,12 @@ def test_injected_drift_is_stale_corrected_and_refused_by_the_gate(measured, tmp
     params = Params(latency=CFG)
     # this shared machine's own speed wanders by tens of percent: inject +100 % on top of its state now
     # (+30 % was masked by a host swing: measured 1.04 in a fresh-clone run)
-    _, _, now = time_beside_probes(params, platform_at(root, plat, root / "m.pkl"), [], "t",
+    _, _, now = time_beside_probes(params, platform_at(root, plat, root / "m.skops"), [], "t",
                                    log=lambda _: None)
-    model = LatencyModel.load(root / "m.pkl")
+    model = LatencyModel.load(root / "m.skops")
     model.probes = {**model.probes, "latency_ms": [v * now.ratio / 2.0 for v in model.probes["latency_ms"]]}
-    model.save(tmp_path / "m.pkl")
-    p = platform_at(root, plat, tmp_path / "m.pkl")
+    model.save(tmp_path / "m.skops")
+    p = platform_at(root, plat, tmp_path / "m.skops")
     logged = []
     arch = TINY.sample(1, seed=3)[0]
     raw, corrected, drift = time_beside_probes(params, p, [build_static(TINY, arch).eval()], "t",
@@ -91,19 +91,19 @@ def test_injected_drift_is_stale_corrected_and_refused_by_the_gate(measured, tmp
     monkeypatch.chdir(tmp_path)
     rec = record_drift(p, drift, "test")
     assert json.loads((tmp_path / "reports/drift" / f"{NAME}.json").read_text())["stale"] is True
-    assert latest_record(tmp_path, NAME, tmp_path / "m.pkl") == rec
+    assert latest_record(tmp_path, NAME, tmp_path / "m.skops") == rec
     (tmp_path / "models/latency").mkdir(parents=True)
-    (tmp_path / "models/latency" / f"{NAME}.pkl").write_bytes((tmp_path / "m.pkl").read_bytes())
+    (tmp_path / "models/latency" / f"{NAME}.skops").write_bytes((tmp_path / "m.skops").read_bytes())
     why = stale_table(tmp_path, NAME, plat, CFG.max_drift)
     assert why and "stale" in why and "by test" in why
     assert stale_table(tmp_path, NAME, plat, 10.0) is None  # within a looser limit: promotable
-    (tmp_path / "models/latency" / f"{NAME}.pkl").write_bytes((root / "m.pkl").read_bytes())
+    (tmp_path / "models/latency" / f"{NAME}.skops").write_bytes((root / "m.skops").read_bytes())
     assert stale_table(tmp_path, NAME, plat, CFG.max_drift) is None  # re-measured: the old record is moot
 
 
 def test_budget_no_candidate_meets_when_measured_is_a_clear_error(measured):
     root, plat, _ = measured
-    p = platform_at(root, plat, root / "m.pkl")
+    p = platform_at(root, plat, root / "m.skops")
     _, archs = load_archs(root / "archs.parquet", TINY)
     lat = p.estimate(archs)
     i = int(np.argmin(lat))

@@ -113,12 +113,12 @@ def five_archs(tmp_path) -> Path:
 def test_imported_platform_predicts_every_arch(tmp_path, five_archs):
     csv = _measurement_csv(tmp_path / "gpu.csv")
     plat = PlatformConfig("gpu", kind="imported", file=str(csv), resolution=224)
-    m = run_latency(plat, CFG, FIVE, five_archs, tmp_path / "lat.parquet", tmp_path / "gpu.pkl")
+    m = run_latency(plat, CFG, FIVE, five_archs, tmp_path / "lat.parquet", tmp_path / "gpu.skops")
     df = pd.read_parquet(tmp_path / "lat.parquet")
     ids, _ = load_archs(five_archs, FIVE)
     assert df["arch_id"].tolist() == ids["arch_id"].tolist() and (df["source"] == "predicted").all()
     assert (df["latency_ms"] > 0).all() and m["predictor"]["heldout"]["n"] == 60
-    model = LatencyModel.load(tmp_path / "gpu.pkl")
+    model = LatencyModel.load(tmp_path / "gpu.skops")
     _, archs = load_archs(five_archs, FIVE)
     assert np.allclose(model.predict(FIVE, archs), df["latency_ms"])
     # its error model: the held-out rows, a bound never under the estimate
@@ -130,7 +130,7 @@ def test_imported_platform_predicts_every_arch(tmp_path, five_archs):
     assert (p.bound(archs) >= p.estimate(archs)).all() and p.latency is p.bound
     off = PlatformConfig("gpu", kind="imported", file=str(csv), resolution=512)
     with pytest.raises(ValueError, match="outside the measured"):
-        run_latency(off, CFG, FIVE, five_archs, tmp_path / "x.parquet", tmp_path / "x.pkl")
+        run_latency(off, CFG, FIVE, five_archs, tmp_path / "x.parquet", tmp_path / "x.skops")
     assert not (tmp_path / "x.parquet").exists()
 
 
@@ -140,7 +140,7 @@ def test_local_platform_lut_rows_and_measured_rows(tmp_path):
     run_sample_archs(TINY, TINY_ARCHS, tmp_path / "archs.parquet")
     plat = PlatformConfig("cpu", kind="local", runtime="cpu-torch", file="machine.json")
     m = run_latency(
-        plat, CFG, TINY, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "cpu.pkl"
+        plat, CFG, TINY, tmp_path / "archs.parquet", tmp_path / "lat.parquet", tmp_path / "cpu.skops"
     )
     df = pd.read_parquet(tmp_path / "lat.parquet")
     assert df["source"].value_counts().to_dict() == {"lut": 28, "measured": 12}
@@ -150,11 +150,11 @@ def test_local_platform_lut_rows_and_measured_rows(tmp_path):
     )
     _, archs = load_archs(tmp_path / "archs.parquet", TINY)
     lut_rows = (df["source"] == "lut").to_numpy()
-    pred = LatencyModel.load(tmp_path / "cpu.pkl").predict(TINY, archs)
+    pred = LatencyModel.load(tmp_path / "cpu.skops").predict(TINY, archs)
     assert np.allclose(pred[lut_rows], df["latency_ms"][lut_rows])
-    (tmp_path / "bad.pkl").write_bytes(b"\x80\x04junk")
+    (tmp_path / "bad.skops").write_bytes(b"PK\x03\x04junk")
     with pytest.raises(LatencyModelError, match="not a readable"):
-        LatencyModel.load(tmp_path / "bad.pkl")
+        LatencyModel.load(tmp_path / "bad.skops")
 
 
 def test_noisy_measurements_are_measured_again_and_pooled():
@@ -175,8 +175,8 @@ def test_a_benchmark_table_is_its_own_bound(tmp_path):
     from nag.platforms import Feasibility, resolve
 
     cfg = PlatformConfig("t", kind="benchmark", file=str(BENCH / "nb201.csv"), device="pixel3")
-    m = run_latency(cfg, CFG, None, None, tmp_path / "lat.parquet", tmp_path / "t.pkl")
-    model = LatencyModel.load(tmp_path / "t.pkl")
+    m = run_latency(cfg, CFG, None, None, tmp_path / "lat.parquet", tmp_path / "t.skops")
+    model = LatencyModel.load(tmp_path / "t.skops")
     assert model.error.residuals == {} and m["calibration"] == {}
     p = resolve(cfg, feasibility=Feasibility("bound", 0.99))
     archs = p.table.archs[:50]

@@ -138,7 +138,7 @@ def test_local_platform_times_exported_models_beside_fresh_references_and_probes
     plat, s = src
     params = Params(latency=LatencyConfig(warmup=1, repeats=5, rounds=3))
     local = replace(plat, config=PlatformConfig("tiny-local", kind="local", file="m.json", runtime=runtime),
-                    files=PlatformFiles(tmp_path, tmp_path / "lat.parquet", tmp_path / "m.pkl"))
+                    files=PlatformFiles(tmp_path, tmp_path / "lat.parquet", tmp_path / "m.skops"))
     probes = plat.space.sample(3, seed=9, unique=True)
     m = plat.space.macro
     shape = (1, m.in_channels, m.input_size, m.input_size)

@@ -47,7 +47,7 @@ def project(tmp_path_factory):
     validate.command()(validate_main)
     for name in PLATFORMS:
         res = runner.invoke(app, ["latency", "-p", name, "--out", str(d / f"{name}.lat.parquet"), "--model",
-                                  str(d / f"{name}.lat.pkl"), "--metrics", str(d / f"{name}.lat.json"),
+                                  str(d / f"{name}.lat.skops"), "--metrics", str(d / f"{name}.lat.json"),
                                   "--plot", str(d / f"{name}.lat.png"), *params])
         assert res.exit_code == 0, res.output
         res = runner.invoke(

@@ -32,7 +32,7 @@ def workdir(tmp_path_factory):
     (d / "params.yaml").write_text(TINY.replace("TABLE", str(BENCH / "nb201.csv")))
     runner = CliRunner()
     p = ["--params", str(d / "params.yaml")]
-    lat = ["--out", str(d / "lat.parquet"), "--model", str(d / "lat.pkl")]
+    lat = ["--out", str(d / "lat.parquet"), "--model", str(d / "lat.skops")]
     res = runner.invoke(app, ["latency", "-p", "tiny-pixel3", *lat, "--metrics", str(d / "lat.json"),
                               "--plot", str(d / "lat.png")] + p)
     assert res.exit_code == 0, res.output
@@ -92,7 +92,7 @@ def workdir(tmp_path_factory):
             "--plots",
             str(d / "plots"),
             "--engine",
-            str(d / "engine.pkl"),
+            str(d / "engine.skops"),
         ],
     ]
     for args in steps:

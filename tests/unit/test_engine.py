@@ -134,39 +134,21 @@ def _engine(tmp_path):
 
 def test_engine_file_round_trip_and_checks(tmp_path):
     engine, lat, _ = _engine(tmp_path)
-    engine.save(tmp_path / "e.pkl")
-    back = Engine.load(tmp_path / "e.pkl", expect="abc")
+    engine.save(tmp_path / "e.skops")
+    back = Engine.load(tmp_path / "e.skops", expect="abc")
     a, _ = engine.choose([3.0, 5.5])
     b, q = back.choose([3.0, 5.5])
     assert [c.arch for c in a] == [c.arch for c in b] and all(c.latency <= c.budget for c in b) and q > 0
     with pytest.raises(EngineError, match="other infer"):
-        Engine.load(tmp_path / "e.pkl", expect="other")
-    (tmp_path / "bad.pkl").write_bytes(b"\x80\x04truncated")
+        Engine.load(tmp_path / "e.skops", expect="other")
+    (tmp_path / "bad.skops").write_bytes((tmp_path / "e.skops").read_bytes()[:500])
     with pytest.raises(EngineError, match="not a readable engine"):
-        Engine.load(tmp_path / "bad.pkl")
+        Engine.load(tmp_path / "bad.skops")
+    (tmp_path / "old.skops").write_bytes(b"\x80\x04truncated")
+    with pytest.raises(EngineError, match="is a pickle .*dvc repro -f frontier@old"):
+        Engine.load(tmp_path / "old.skops")
     with pytest.raises(EngineError, match="missing engine"):
-        Engine.load(tmp_path / "none.pkl")
-
-
-def test_an_engine_of_format_3_loads_and_picks_alike(tmp_path):
-    """A registered champion's engine (format 3: the LSTM arrays gate-interleaved) is upgraded on load."""
-    import pickle
-
-    from nag.serving import engine as engine_mod
-
-    engine, _, _ = _engine(tmp_path)
-    engine.save(tmp_path / "new.pkl")
-    old = pickle.loads((tmp_path / "new.pkl").read_bytes())
-    s = old["engine"].sampler
-    s.w_hh = s.w_hh.transpose(1, 0, 2).reshape(s.hidden, -1)  # back to (H, 4H)
-    s.token_proj = [t.transpose(1, 0, 2).reshape(t.shape[1], -1) for t in s.token_proj]
-    (tmp_path / "old.pkl").write_bytes(pickle.dumps({**old, "format": 3}))
-    assert engine_mod.FORMAT == 4
-    back = Engine.load(tmp_path / "old.pkl")
-    assert [c.arch for c in back.choose([3.0, 5.5])[0]] == [c.arch for c in engine.choose([3.0, 5.5])[0]]
-    (tmp_path / "two.pkl").write_bytes(pickle.dumps({**old, "format": 2}))
-    with pytest.raises(EngineError, match="not an engine of format 4"):
-        Engine.load(tmp_path / "two.pkl")
+        Engine.load(tmp_path / "none.skops")
 
 
 def test_token_functions_and_architecture_functions_pick_alike(tmp_path):
