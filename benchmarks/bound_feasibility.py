@@ -193,7 +193,7 @@ def mbv3_local(name: str, params) -> dict:
         picks[mode] = [int(np.flatnonzero(lat <= b)[np.argmax(acc[lat <= b])]) for b in budgets]
     unique = sorted(set(picks["estimate"]) | set(picks["bound"]))
     nets = [build_static(plat.space, archs[i]).eval() for i in unique]
-    _, corrected, drift = time_beside_probes(params, plat, nets, f"estimate vs bound picks on {name}")
+    _, corrected, drift, _ = time_beside_probes(params, plat, nets, f"estimate vs bound picks on {name}")
     measured = dict(zip(unique, corrected))
     out = {"platform": name, "budgets_ms": budgets.tolist(), "drift_ratio": drift.ratio,
            "confidence": params.latency.confidence}

@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 from flows import registry as reg
 from flows.subnets import register_subnets
 from flows.tracking import check_inputs, configure, log_pipeline, platform_files, provenance
+from nag.errors import NagError
 
 HERE = Path(__file__).resolve().parent
 MODEL_CODE = {"generator": HERE / "generator_model.py", "evaluator": HERE / "evaluator_model.py"}
@@ -109,9 +110,15 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     result = reg.judge(challenger.predict(frame), platform, accuracy_of)
     champ_version = reg.alias_version(client, gen_name, reg.CHAMPION)
     champion = None
+    unreadable = None
     if champ_version is not None and (existing is None or champ_version != str(existing.version)):
-        champion = reg.judge(reg.load_alias(gen_name, reg.CHAMPION).predict(frame), platform, accuracy_of)
+        try:
+            champion = reg.judge(reg.load_alias(gen_name, reg.CHAMPION).predict(frame), platform, accuracy_of)
+        except NagError as exc:  # a pickled (older NAG) champion or engine: never loaded, so not compared
+            unreadable = f"champion v{champ_version} not loaded: {exc}"
     promote, why = reg.decide(result, champion, params.registry.tolerance_pp)
+    if unreadable:
+        why = f"{why}; {unreadable}"
     if existing is not None and champ_version == str(existing.version):
         promote, why = True, "already champion"
     else:

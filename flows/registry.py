@@ -172,5 +172,10 @@ def gate_tags(result: GateResult, champion: GateResult | None, champion_version:
 
 
 def load_alias(name: str, alias: str):
-    """The pyfunc model behind ``models:/name@alias``."""
-    return mlflow.pyfunc.load_model(f"models:/{name}@{alias}")
+    """The pyfunc model behind ``models:/name@alias``; a version that is not a model from code (a pickle) is
+    refused before anything of it is loaded (:func:`flows.models.check_loadable`)."""
+    from flows.models import check_loadable
+
+    uri = f"models:/{name}@{alias}"
+    check_loadable(uri)
+    return mlflow.pyfunc.load_model(uri)

@@ -3,7 +3,9 @@
 Two measurements, both beside the platform's drift probes (:mod:`nag.latency.drift`) and divided by the
 drift they show (so they live on the latency table's scale, the one budgets and estimates use):
 
-1. **choose** (:func:`fit_budgets`) — each budget's pick, built fresh, is timed; one over its budget is
+1. **choose** (:func:`fit_budgets`) — each budget's pick, built fresh, is timed; it fits only when its
+   upper bound (the ``latency.confidence`` quantile of its drift-corrected rounds: the timing noise
+   counted, not a point estimate) is within the budget. One over its budget is
    replaced by the best pick for a budget shrunk by its overshoot (and below its own latency), at most
    ``latency.delivery_tries`` picks in all, each try reported; none fitting is a :class:`DeliveryError`
    naming the smallest latency measured.
@@ -52,17 +54,18 @@ def probes_of(platform: Platform) -> dict:
 
 
 def time_beside_probes(params: Params, platform: Platform, models: list[torch.nn.Module], desc: str,
-                       log=print) -> tuple[list[float], list[float], Drift]:
-    """Raw and drift-corrected latency (ms) of ``models`` on the platform's runtime, and the drift of the
-    probes timed with them; warns (``log``) when the table is stale."""
+                       log=print) -> tuple[list[float], list[float], Drift, list[float]]:
+    """Raw and drift-corrected latency (ms) of ``models`` on the platform's runtime, the drift of the
+    probes timed with them, and each model's upper bound at ``latency.confidence``; warns (``log``) when
+    the table is stale."""
     m = platform.space.macro
     shape = (1, m.in_channels, m.input_size, m.input_size)
-    raw, corrected, drift = measure_beside_probes(
+    raw, corrected, drift, upper = measure_beside_probes(
         platform.space, probes_of(platform), [(x, shape) for x in models], settings_for(params, platform),
-        params.latency.max_drift, progress=True, desc=desc)
+        params.latency.max_drift, progress=True, desc=desc, confidence=params.latency.confidence)
     if drift.stale:
         log(f"warning: {stale_message(platform.name, drift.ratio, drift.max_drift)}")
-    return raw, corrected, drift
+    return raw, corrected, drift, upper
 
 
 def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict], log=print) -> list[dict]:
@@ -80,16 +83,16 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
         archs = [rows[i]["arch_obj"] for i in pending]
         nets = [build_static(platform.space, a).eval() for a in archs]
         desc = f"delivery check {attempt + 1} on {platform.name}"
-        raw, corrected, drift = time_beside_probes(params, platform, nets, desc, log)
+        raw, corrected, drift, upper = time_beside_probes(params, platform, nets, desc, log)
         still = []
-        for i, ms, measured in zip(pending, raw, corrected):
+        for i, ms, measured, ucb in zip(pending, raw, corrected, upper):
             r = rows[i]
             r["delivery"].append({"try": attempt + 1, "asked_ms": asked[i], "arch_id": r["arch_obj"].arch_id,
                                   "latency_ms": r["latency_ms"],
                                   "latency_bound_ms": r.get("latency_bound_ms"),
                                   "measured_raw_ms": ms, "drift_ratio": drift.ratio, "measured_ms": measured,
-                                  "fits": measured <= r["budget_ms"]})
-            if measured > r["budget_ms"]:
+                                  "measured_upper_ms": ucb, "fits": ucb <= r["budget_ms"]})
+            if ucb > r["budget_ms"]:
                 still.append(i)
         pending = still
         if not pending or attempt + 1 == params.latency.delivery_tries:
@@ -97,7 +100,7 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
         for i in pending:
             r, last = rows[i], rows[i]["delivery"][-1]
             # shrink by the overshoot, and below the failed pick's own latency so it cannot come back
-            asked[i] = min(asked[i] * r["budget_ms"] / last["measured_ms"],
+            asked[i] = min(asked[i] * r["budget_ms"] / last["measured_upper_ms"],
                            float(platform.latency([r["arch_obj"]])[0])) * (1 - 5e-3)
             if asked[i] < platform.cheapest:
                 continue  # nothing smaller to try: the next round measures the same pick and stops
@@ -111,17 +114,18 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
     if pending:
         i = pending[0]
         tries = rows[i]["delivery"]
-        best = min(tries, key=lambda t: t["measured_ms"])
+        best = min(tries, key=lambda t: t["measured_upper_ms"])
         raise DeliveryError(
             f"no candidate met {rows[i]['budget_ms']:.4g} ms on {platform.name} when measured here "
-            f"({len(tries)} tried): the smallest measured {best['measured_ms']:.4g} ms (drift-corrected; "
-            f"{best['arch_id']}); raise the budget to at least that, or re-measure the table "
+            f"({len(tries)} tried): the smallest measured {best['measured_upper_ms']:.4g} ms "
+            f"(drift-corrected upper bound at {params.latency.confidence:g}; {best['arch_id']}); raise the "
+            f"budget to at least that, or re-measure the table "
             f"(dvc repro -s -f latency@{platform.name})"
         )
     for r in rows:
-        log(f"budget {r['budget_ms']:.4g} ms: {r['arch_obj'].arch_id} measured "
-            f"{r['delivery'][-1]['measured_ms']:.4g} ms" + (f" after {len(r['delivery']) - 1} fallback(s)"
-                                                          if len(r["delivery"]) > 1 else ""))
+        last, n = r["delivery"][-1], len(r["delivery"]) - 1
+        log(f"budget {r['budget_ms']:.4g} ms: {r['arch_obj'].arch_id} measured {last['measured_ms']:.4g} ms "
+            f"(bound {last['measured_upper_ms']:.4g})" + (f" after {n} fallback(s)" if n else ""))
     return rows
 
 
@@ -140,7 +144,7 @@ def measure_delivered(params: Params, platform: Platform, archs: list[Arch], net
     threads = settings_for(params, platform).threads
     delivered = nets if platform.config.runtime == "cpu-torch" else [OnnxModule(b, threads) for b in onnx]
     refs = [build_static(platform.space, a).eval() for a in archs]
-    raw, corrected, drift = time_beside_probes(params, platform, [*delivered, *refs],
+    raw, corrected, drift, _ = time_beside_probes(params, platform, [*delivered, *refs],
                                                f"delivered models on {platform.name}", log)
     k = len(nets)
     return [(raw[i], raw[k + i], corrected[i]) for i in range(k)], drift

@@ -239,8 +239,9 @@ def register(app: typer.Typer) -> None:
 
         def run() -> dict:
             cfg, plat = platform(params, name, prepared, latency, latency_model)
+            sources = {"latency": latency or lay.latency, "latency_model": latency_model or lay.latency_model}
             return stage.run(cfg, plat, evaluator or lay.evaluator, generator or lay.generator,
-                             dataset or lay.dataset, plots or lay.plots, engine or lay.engine)
+                             dataset or lay.dataset, plots or lay.plots, engine or lay.engine, sources)
 
         run_stage(out or lay.frontier, run)
 

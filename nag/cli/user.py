@@ -41,20 +41,24 @@ def _describe(row: dict) -> str:
 
 
 def _engine(params: Path, name: str, lay: PlatformLayout):
-    """The platform's engine file (frontier@'s output) when it is as new as the files it was built from and
-    was built from these settings; else None (answer from the checkpoints), saying why on stderr."""
-    from nag.serving.engine import Engine, EngineError, fingerprint
+    """The platform's engine file (frontier@'s output) when the files it was built from hold what it recorded
+    (content hashes) and it was built from these settings; else None (answer from the checkpoints), saying
+    why on stderr."""
+    from nag.serving.engine import Engine, EngineError, fingerprint, stale_sources
 
     cfg = read_params(params)
     cfg.platform(name)  # an unknown platform is the user's error, whatever the files
     if not lay.engine.is_file():
         return None
-    sources = [p for p in (lay.evaluator, lay.generator, lay.latency, lay.latency_model) if p.is_file()]
-    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    sources = {"evaluator": lay.evaluator, "generator": lay.generator, "latency": lay.latency,
+               "latency_model": lay.latency_model}
     try:
-        if lay.engine.stat().st_mtime < newest:
-            raise EngineError(f"{lay.engine} is older than the checkpoints it serves")
-        return Engine.load(lay.engine, expect=fingerprint(cfg, name))
+        engine = Engine.load(lay.engine, expect=fingerprint(cfg, name))
+        changed = stale_sources(engine, sources)
+        if changed:
+            raise EngineError(f"{lay.engine} was built from other {', '.join(changed)} files than those now "
+                              f"in place; rerun dvc repro frontier@{name}")
+        return engine
     except EngineError as exc:
         typer.secho(f"note: {exc}; answering from the checkpoints (slower)", fg=typer.colors.YELLOW, err=True)
         return None
@@ -141,7 +145,7 @@ def register(app: typer.Typer) -> None:
             if plat.config.kind != "local":
                 fail(ValueError(f"platform {name!r} is {plat.config.kind}: only a local platform is measured "
                                 f"here (an imported device's drift shows in its own new measurements)"))
-            _, _, drift = time_beside_probes(cfg, plat, [], f"drift probes on {name}", log=lambda _: None)
+            _, _, drift, _ = time_beside_probes(cfg, plat, [], f"drift probes on {name}", log=lambda _: None)
             rec = record_drift(plat, drift, "nag check-latency")
         typer.echo(json.dumps({k: rec[k] for k in ("platform", "drift_pct", "per_probe", "stale")}))
         if drift.stale:

@@ -75,8 +75,10 @@ def read_nb201_measurements(path: str | Path, frame: pd.DataFrame | None = None)
     dup = out["arch_id"].duplicated(keep=False)
     if dup.any():
         spread = out[dup].groupby("arch_id")["latency_ms"].agg(lambda s: s.max() / s.min() - 1)
-        if (spread > 1e-6).any():
-            raise _bad(path, "the same cell has conflicting latencies", np.flatnonzero(dup))
+        if (spread > 1e-6).any():  # name the conflicting rows, not the harmless exact duplicates
+            bad_ids = set(spread.index[spread > 1e-6])
+            rows = np.flatnonzero(out["arch_id"].isin(bad_ids))
+            raise _bad(path, "the same cell has conflicting latencies", rows)
         out = out[~out["arch_id"].duplicated()].reset_index(drop=True)
     return out
 

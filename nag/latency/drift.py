@@ -8,7 +8,7 @@ every estimate and budget lives on). Past ``latency.max_drift`` the table is sta
 
 Example::
 
-    >>> raw, fixed, drift = measure_beside_probes(space, probes, [(net, shape)], settings)  # doctest: +SKIP
+    >>> raw, fixed, drift, upper = measure_beside_probes(space, probes, [(net, shape)], cfg)  # doctest: +SKIP
     >>> drift.ratio, drift.stale                                                      # doctest: +SKIP
 """
 
@@ -72,12 +72,15 @@ def stale_message(platform: str, ratio: float, max_drift: float) -> str:
 
 
 def measure_beside_probes(space, probes: dict, items: list, settings: MeterSettings, max_drift: float = 0.10,
-                          progress: bool = False, desc: str = "") -> tuple[list[float], list[float], Drift]:
+                          progress: bool = False, desc: str = "", confidence: float = 0.9
+                          ) -> tuple[list[float], list[float], Drift, list[float]]:
     """Time ``items`` (``(model, input shape)``) and the probes in the same interleaved rounds, with the
     probes' runtime. Returns each item's raw latency (ms, median of its round minima), its drift-corrected
-    latency and the drift. The correction pairs rounds: a round's drift is the probes' median ratio
-    now/then *in that round*, an item's corrected latency the median over rounds of its round minimum
-    divided by that round's drift (a machine changing speed between rounds is corrected round by round)."""
+    latency, the drift, and each item's upper bound: the ``confidence`` quantile of its drift-corrected
+    round values (the latency it stayed under in that share of the rounds: the timing noise counted).
+    The correction pairs rounds: a round's drift is the probes' median ratio now/then *in that round*, an
+    item's corrected latency the median over rounds of its round minimum divided by that round's drift (a
+    machine changing speed between rounds is corrected round by round)."""
     from nag.supernet.static import build_static
 
     m = space.macro
@@ -88,10 +91,13 @@ def measure_beside_probes(space, probes: dict, items: list, settings: MeterSetti
     k = len(items)
     then = np.asarray(probes["latency_ms"], dtype=np.float64)[:, None]
     per_round = np.median(mins[k:] / then, axis=0)  # (rounds,)
-    corrected = np.median(mins[:k] / per_round, axis=1) if k else np.zeros(0)
+    rounds = mins[:k] / per_round  # (items, rounds), on the table's scale
+    corrected = np.median(rounds, axis=1) if k else np.zeros(0)
+    upper = np.quantile(rounds, confidence, axis=1) if k else np.zeros(0)
     ratios = np.median(mins[k:], axis=1) / then[:, 0]
     drift = Drift(float(np.median(per_round)), tuple(float(r) for r in ratios), max_drift)
-    return [r["latency_ms"] for r in recs[:k]], [float(v) for v in corrected], drift
+    return ([r["latency_ms"] for r in recs[:k]], [float(v) for v in corrected], drift,
+            [float(max(u, c)) for u, c in zip(upper, corrected)])
 
 
 def file_sha256(path: str | Path) -> str:

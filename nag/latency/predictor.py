@@ -103,8 +103,9 @@ def read_measurements(path: str | Path, space: MBV3Space, frame: pd.DataFrame | 
         spread = (
             out[dup].groupby(["arch_id", "resolution"])["latency_ms"].agg(lambda s: s.max() / s.min() - 1)
         )
-        if (spread > 1e-6).any():
-            rows = np.flatnonzero(dup)
+        if (spread > 1e-6).any():  # name the conflicting rows, not the harmless exact duplicates
+            bad_keys = set(spread.index[spread > 1e-6])
+            rows = [i for i, k in enumerate(zip(out["arch_id"], out["resolution"])) if k in bad_keys]
             raise _bad(path, "the same architecture (and resolution) has conflicting latencies", rows)
         out = out[~key.duplicated()].reset_index(drop=True)
     out.attrs["archs"] = {a.arch_id: a for a in archs}

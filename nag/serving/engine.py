@@ -43,6 +43,21 @@ def fingerprint(params: Any, platform: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def source_hashes(paths: dict[str, Path]) -> dict[str, str]:
+    """SHA-256 of each existing file an engine is built from: staleness is judged by content, not file times
+    (a ``git checkout`` or ``dvc checkout`` touches times without changing what the engine serves)."""
+    return {k: hashlib.sha256(Path(p).read_bytes()).hexdigest()
+            for k, p in paths.items() if Path(p).is_file()}
+
+
+def stale_sources(engine: "Engine", paths: dict[str, Path]) -> list[str]:
+    """The names of ``paths`` whose content differs from what ``engine`` was built from (all of them for an
+    engine that recorded none)."""
+    built = engine.meta.get("sources") or {}
+    now = source_hashes(paths)
+    return sorted(k for k in now if built.get(k) != now[k])
+
+
 class _Counter:
     """Accuracy queries of a table, counting the distinct cells read (the known ones are paid): what
     :class:`nag.archdata.QueryCounter` does by arch_id, by cell index instead, so a call does not hash the

@@ -19,12 +19,17 @@ from nag.platforms import Platform
 
 
 def run(params: Params, platform: Platform, evaluator_path: str | Path, generator_path: str | Path,
-        dataset: str | Path, plot_dir: str | Path, engine_path: str | Path) -> dict:
+        dataset: str | Path, plot_dir: str | Path, engine_path: str | Path,
+        sources: dict[str, Path] | None = None) -> dict:
     """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots; the
-    engine that made them is saved to ``engine_path``."""
+    engine that made them is saved to ``engine_path`` with the content hashes of the files it was built
+    from (the checkpoints and ``sources``: the latency table and model), by which staleness is judged."""
     from nag.plots import plot_frontier, plot_latency_histograms
+    from nag.serving.engine import source_hashes
 
     g = Generated(params, platform, evaluator_path, generator_path)
+    g.engine.meta["sources"] = source_hashes({"evaluator": Path(evaluator_path),
+                                              "generator": Path(generator_path), **(sources or {})})
     g.engine.save(engine_path)
     trained = g.budgets
     mids = (trained[:-1] + trained[1:]) / 2
