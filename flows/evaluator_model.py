@@ -18,6 +18,8 @@ class EvaluatorModel(mlflow.pyfunc.PythonModel):
         from nag.serving.engine import Engine
 
         self.engine = Engine.load(context.artifacts["engine"])
+        # scoring a row costs no sampling: 100 rows per budget a generator call may ask for
+        self.max_rows = 100 * int((getattr(context, "model_config", None) or {}).get("max_budgets", 1000))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         from nag.errors import NagError
@@ -26,6 +28,9 @@ class EvaluatorModel(mlflow.pyfunc.PythonModel):
         if not isinstance(model_input, pd.DataFrame) or {"tokens", "budget_ms"} - set(model_input):
             raise MlflowException("input needs tokens (a JSON list per row) and budget_ms columns",
                                   INVALID_PARAMETER_VALUE)
+        if len(model_input) > self.max_rows:
+            raise MlflowException(f"{len(model_input)} rows in one request; at most {self.max_rows} (100 x "
+                                  f"serve.max_budgets): split the request", INVALID_PARAMETER_VALUE)
         try:
             archs = [e.space.from_tokens(json.loads(t) if isinstance(t, str) else t)
                      for t in model_input["tokens"]]

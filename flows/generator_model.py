@@ -28,6 +28,7 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         from nag.serving.engine import Engine
 
         self.engine = Engine.load(context.artifacts["engine"])
+        self.max_budgets = int((getattr(context, "model_config", None) or {}).get("max_budgets", 1000))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         from nag.errors import NagError
@@ -35,6 +36,9 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
         if not isinstance(model_input, pd.DataFrame) or "budget_ms" not in model_input:
             raise MlflowException("input needs a budget_ms column (latency budgets in milliseconds)",
                                   INVALID_PARAMETER_VALUE)
+        if len(model_input) > self.max_budgets:  # bounded work per request (serve.max_budgets)
+            raise MlflowException(f"{len(model_input)} budgets in one request; at most {self.max_budgets} "
+                                  f"(serve.max_budgets): split the request", INVALID_PARAMETER_VALUE)
         e = self.engine
         try:
             choices, _ = e.choose(model_input["budget_ms"].tolist(), zero_query=True)

@@ -52,12 +52,14 @@ def _signature(kind: str):
     return ModelSignature(inputs, Schema([ColSpec(t, n) for n, t in out]))
 
 
-def log_engine_model(kind: str, engine: Path):
-    """Log the ``kind`` (generator | evaluator) model of an engine file to the active run, from code."""
+def log_engine_model(kind: str, engine: Path, max_budgets: int = 1000):
+    """Log the ``kind`` (generator | evaluator) model of an engine file to the active run, from code; a call
+    answers at most ``max_budgets`` rows (``serve.max_budgets``)."""
     import nag
 
     return mlflow.pyfunc.log_model(name=kind, python_model=str(MODEL_CODE[kind]),
                                    artifacts={"engine": str(engine)},
+                                   model_config={"max_budgets": int(max_budgets)},
                                    code_paths=[str(Path(nag.__file__).parent)],
                                    pip_requirements=_requirements(), signature=_signature(kind))
 
@@ -99,8 +101,8 @@ def register_platform(root: Path, params, name: str, run_id: str, client: Mlflow
     existing = reg.find_version(client, gen_name, fp)
     if existing is None:
         with mlflow.start_run(run_id=run_id):
-            gen_info = log_engine_model("generator", files["engine"])
-            ev_info = log_engine_model("evaluator", files["engine"])
+            gen_info = log_engine_model("generator", files["engine"], params.serve.max_budgets)
+            ev_info = log_engine_model("evaluator", files["engine"], params.serve.max_budgets)
         challenger = mlflow.pyfunc.load_model(gen_info.model_uri)
     else:
         challenger = mlflow.pyfunc.load_model(f"models:/{gen_name}/{existing.version}")

@@ -24,7 +24,13 @@ from nag.config_mbv3 import (  # noqa: F401  (re-exported: callers import every 
     PhaseConfig,
     SupernetConfig,
 )
-from nag.config_ops import OrchestrationConfig, PaperConfig, RegistryConfig  # noqa: F401  (re-exported)
+from nag.config_ops import (  # noqa: F401  (re-exported)
+    DevicesConfig,
+    OrchestrationConfig,
+    PaperConfig,
+    RegistryConfig,
+    ServeConfig,
+)
 from nag.config_platforms import (  # noqa: F401  (re-exported)
     LOCAL_RUNTIMES,
     PLATFORM_KINDS,
@@ -138,6 +144,8 @@ class Params:
     orchestration: OrchestrationConfig = field(default_factory=OrchestrationConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+    devices: DevicesConfig = field(default_factory=DevicesConfig)
     platforms: tuple[PlatformConfig, ...] = ()
 
     def platform(self, name: str) -> PlatformConfig:
@@ -218,6 +226,37 @@ def params_from_dict(raw: dict, where: str = "bundled params") -> Params:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (DVC refuses such a file too; the
+    last one silently winning would make ``nag`` and DVC read different settings)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(f"key {key!r} appears twice in one mapping (lines {seen[key]} and {line}); "
+                                  f"keep one")
+            seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """``path`` parsed by YAML's safe loader with duplicate keys refused (:class:`ConfigError` naming it)."""
+    try:
+        return yaml.load(path.read_text(), Loader=_UniqueKeys)  # noqa: S506  (a SafeLoader subclass)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        why = getattr(exc, "problem", None) or exc.__class__.__name__
+        raise ConfigError(f"cannot parse {path} as YAML{at} ({why}); fix its syntax") from None
+
+
 def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | None = None) -> Params:
     """Parse and check params.yaml into :class:`Params`. Every value is checked against
     :mod:`nag.config_rules`; an error names ``path`` and the setting. A section the file lacks takes the
@@ -225,13 +264,9 @@ def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | 
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"missing {path}: run from the project root or pass --params")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        why = getattr(exc, "problem", None) or exc.__class__.__name__
-        raise ConfigError(f"cannot parse {path} as YAML{at} ({why}); fix its syntax") from None
+    raw = read_yaml(path)
+    if raw is None:
+        raise ConfigError(f"{path} is empty; restore it (git checkout {path.name}) or write its sections")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     sections = set(raw)

@@ -1,5 +1,6 @@
 """params.yaml sections read by the glue rather than by the stages: the model registry's gate, the
-Prefect orchestration, and the paper's experiments (benchmarks/paper.py).
+Prefect orchestration, the bounds on requests and measurement files, and the paper's experiments
+(benchmarks/paper.py).
 
 Re-exported by :mod:`nag.config`, which parses the whole file.
 """
@@ -34,6 +35,22 @@ class OrchestrationConfig:
     settle_s: float = 30.0  # a file modified more recently than this is still being written: next scan
     inbox_cron: str = "0 * * * *"  # hourly inbox scan
     pipeline_cron: str = "0 2 * * *"  # nightly full pipeline
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """``serve:`` — bounds on one call of the generator model (REST ``/invocations``, ``nag generate``)."""
+
+    max_budgets: int = 1000  # rows (budgets) per request; more is a 400 naming this limit
+
+
+@dataclass(frozen=True)
+class DevicesConfig:
+    """``devices:`` — bounds on a device's measurement file (flows/devices.py, the inbox), checked before
+    it is parsed."""
+
+    max_file_mb: float = 20.0  # a file larger than this is refused unread
+    max_rows: int = 100000  # a file with more data lines than this is refused unparsed
 
 
 @dataclass(frozen=True)

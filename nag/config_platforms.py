@@ -17,7 +17,9 @@ entry with its ``kind``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from nag.errors import NagError
 
@@ -82,11 +84,27 @@ def check_platform(p: PlatformConfig) -> None:
                           f"platforms data/devices/machine.json)")
 
 
+NAME_RE = re.compile(r"^[a-z][a-z0-9._-]{0,62}$")  # a platform name: also a file name and a DVC stage key
+
+
+def check_name(name: Any, where: str) -> None:
+    """Refuse a platform name YAML reads as another type (``123``, ``1e5``, ``yes``) or that is not
+    ``[a-z][a-z0-9._-]*`` (so it never escapes a folder as a file name)."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: the platform name {name!r} is read by YAML as {type(name).__name__}, "
+                          f"not a name; start it with a lower-case letter, e.g. dev-{name}")
+    if not NAME_RE.match(name):
+        raise ConfigError(f"{where}: platform name {name!r}: start with a lower-case letter, then letters, "
+                          f"digits, '.', '_' or '-' (at most 63)")
+
+
 def _mapping(value, where: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping of name -> settings")
+    for name in value:
+        check_name(name, where)
     bad = [k for k, v in value.items() if not isinstance(v, dict)]
     if bad:
         raise ConfigError(f"{where}.{bad[0]} must be a mapping of settings (kind, file, ...)")

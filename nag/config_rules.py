@@ -174,6 +174,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "tolerance_pp": NONNEG,
         "lock_timeout_s": NONNEG,
     },
+    "serve": {"max_budgets": COUNT},
+    "devices": {"max_file_mb": POSITIVE, "max_rows": at_least(10)},
     "orchestration": {
         "runner": one_of("local", "dask"),
         "workers": COUNT,
@@ -188,12 +190,24 @@ ORDERED = {"budgets": ("lo_pct", "hi_pct"), "paper": ("budget_lo_pct", "budget_h
            "registry": ("grid_lo_pct", "grid_hi_pct")}
 PHASE = {"epochs": NONNEG, "lr": POSITIVE, "kernels": each(one_of(3, 5, 7)), "depths": each(one_of(2, 3, 4)),
          "expands": each(one_of(3, 4, 6))}
+RESOLUTIONS = (128, 224)  # the OFA MobileNetV3 space's input sizes (px), those its reference devices measured
 PLATFORM = {
     "threads": NONNEG,
-    "resolution": NONNEG,
+    "resolution": lambda v: None if v == 0 or RESOLUTIONS[0] <= v <= RESOLUTIONS[1] else
+    f"must be 0 (the file's own) or a size in [{RESOLUTIONS[0]}, {RESOLUTIONS[1]}] px",
     "max_spread": NONNEG,
     "finetune_budgets_ms": each(POSITIVE),
 }
+
+
+SEEDED = ("data", "evaluator", "generator", "infer", "dataset", "supernet", "archs", "accuracy", "latency",
+          "finetune")  # every section with a ``seed``: numpy and torch take only seeds >= 0
+for _section in SEEDED:
+    RULES[_section]["seed"] = NONNEG
+RULES["paper"].update(seeds=each(NONNEG), finetune_seeds=each(NONNEG))
+# Settings with no range to check: paths, names, cron lines, addresses and the phases (checked by PHASE).
+FREE = {"data": ("source",), "supernet": ("distill", "phases"), "paper": ("table", "metric", "devices",
+        "mbv3_platforms"), "orchestration": ("scheduler_address", "inbox", "inbox_cron", "pipeline_cron")}
 
 
 def _check(obj: Any, rules: dict[str, Rule], where: str, error: type[Exception]) -> None:

@@ -22,6 +22,7 @@ from nag.cli.common import (
     read_params,
     user_errors,
 )
+from nag.errors import BudgetError
 from nag.layout import SUPERNET, PlatformLayout
 
 benchmark_app = typer.Typer(help="Judge the method on real benchmark tables.", no_args_is_help=True)
@@ -85,6 +86,10 @@ def register(app: typer.Typer) -> None:
         files = (evaluator, generator, latency, latency_model)
         custom = prepared != PREPARED_OPT.default or any(p is not None for p in files)
         with user_errors():
+            limit = read_params(params).serve.max_budgets
+            if len(budget) > limit:
+                raise BudgetError(f"{len(budget)} budgets in one call; at most {limit} (serve.max_budgets in "
+                                 f"{params}): split the call")
             g = None if custom else _engine(params, name, lay)
             if g is None:  # other files than the pipeline's, or its engine is missing or stale
                 from nag.generated import Generated
