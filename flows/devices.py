@@ -32,7 +32,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="Add a device from its own latency measurements: the file is validated (Great "
                        "Expectations), copied to data/devices/NAME.csv and only then declared in params.yaml "
                        "as an imported platform; any failure changes nothing.")
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 NB201_TABLE = "data/benchmarks/nb201.csv"
 
 
@@ -43,6 +42,54 @@ class DeviceError(ValueError):
     def __init__(self, message: str, report: dict | None = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+def check_name(name: str) -> None:
+    """Refuse a device name that is not ``[a-z][a-z0-9._-]*`` or that YAML would read as something else."""
+    import yaml
+
+    from nag.config import ConfigError
+    from nag.config_platforms import check_name as platform_name
+
+    try:
+        platform_name(name, "device name")
+    except ConfigError as exc:
+        raise DeviceError(str(exc)) from None
+    if yaml.safe_load(name) != name:  # yes, no, on, off, null...: YAML 1.1 reads them as other types
+        raise DeviceError(f"device name {name!r} is read by YAML as {yaml.safe_load(name)!r}; choose another "
+                          f"name, e.g. dev-{name}")
+
+
+def check_file(source: Path, limits) -> None:
+    """Refuse, before parsing, a file that is missing, a symlink, or over ``limits`` (``devices:``:
+    ``max_file_mb``, ``max_rows``); no content of the file is echoed."""
+    if source.is_symlink():
+        raise DeviceError(f"{source} is a symbolic link; copy the measurement file itself there")
+    if not source.is_file():
+        raise DeviceError(f"{source}: no such file")
+    mb = source.stat().st_size / 2**20
+    if mb > limits.max_file_mb:
+        raise DeviceError(f"{source} is {mb:.1f} MB, over devices.max_file_mb = {limits.max_file_mb:g} "
+                          f"(params.yaml); split it or raise the limit")
+    with source.open("rb") as f:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    if lines - 1 > limits.max_rows:
+        raise DeviceError(f"{source} has about {lines - 1} data lines, over devices.max_rows = "
+                          f"{limits.max_rows} (params.yaml); split it or raise the limit")
+
+
+def check_resolutions(source: Path, frame: pd.DataFrame) -> None:
+    """A ``resolution`` column holds whole pixel sizes within the space's range, never a fraction."""
+    from nag.config_rules import RESOLUTIONS
+
+    if "resolution" not in frame.columns:
+        return
+    res = pd.to_numeric(frame["resolution"], errors="coerce")
+    bad = ~(res.notna() & (res == res.round()) & res.between(*RESOLUTIONS))
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise DeviceError(f"{source}: resolution {frame['resolution'].iloc[i]!r} (CSV line {i + 2}) must be "
+                          f"a whole size in [{RESOLUTIONS[0]}, {RESOLUTIONS[1]}] px")
 
 
 def table_column(path: Path, column: str) -> pd.DataFrame:
@@ -112,6 +159,7 @@ def parse_file(source: Path, frame: pd.DataFrame | None, min_rows: int) -> tuple
             frame = read_csv_table(source)
         except TableError as exc:
             raise DeviceError(f"{exc}: no measurements to use") from None
+    check_resolutions(source, frame)
     nb201 = "arch_str" in frame.columns
     parsed = (read_nb201_measurements(source, frame) if nb201
               else read_measurements(source, imagenet_space(), frame))
@@ -129,7 +177,9 @@ def append_measurements(name: str, source: Path, params_path: Path = Path("param
     from nag.config import load_params
     from nag.data.benchmarks import TableError, read_csv_table
 
-    plat = load_params(params_path).platform(name)
+    params = load_params(params_path)
+    plat = params.platform(name)
+    check_file(source, params.devices)
     if plat.kind != "imported":
         raise DeviceError(f"platform {name!r} is {plat.kind}, not an imported device: its measurements "
                           f"cannot be appended; name the file after a new device")
@@ -148,6 +198,8 @@ def append_measurements(name: str, source: Path, params_path: Path = Path("param
     try:
         merged.drop_duplicates().to_csv(tmp, index=False)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise DeviceError(f"cannot write {target} ({exc.strerror or exc}); nothing was changed") from None
     finally:
         tmp.unlink(missing_ok=True)
     return {"platform": name, "file": str(plat.file), "added": int(added),
@@ -158,13 +210,13 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                params_path: Path = Path("params.yaml"), devices_dir: Path = Path("data/devices")) -> dict:
     """Validate ``source`` and register it as platform ``name``; returns the validation report."""
     from nag.config import ConfigError, load_params
+    from nag.config_rules import RESOLUTIONS
 
-    if not NAME_RE.match(name):
-        raise DeviceError(f"device name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 63)")
-    if resolution < 0:
+    check_name(name)
+    if resolution != 0 and not RESOLUTIONS[0] <= resolution <= RESOLUTIONS[1]:
         raise DeviceError(
-            f"--resolution {resolution}: give the input resolution in pixels (e.g. 224), or 0 for "
-            f"the largest the file measured"
+            f"--resolution {resolution}: give the input resolution in pixels within [{RESOLUTIONS[0]}, "
+            f"{RESOLUTIONS[1]}] (e.g. 224), or 0 for the largest the file measured"
         )
     params = load_params(params_path)
     if name in {p.name for p in params.platforms}:
@@ -172,10 +224,10 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
     target = devices_dir / f"{name}.csv"
     if target.exists():
         raise DeviceError(f"{target} already exists; choose another name or remove it first")
-    if not source.is_file():
-        raise DeviceError(f"{source}: no such file")
+    check_file(source, params.devices)
     tmp = devices_dir / f".{name}.csv.tmp"
     staged = params_path.with_name(f".{params_path.name}.tmp")
+    placed = False
     try:
         # parse the user's file itself, so every message names it (the copy is written only once it passed)
         frame = table_column(source, column) if column else None
@@ -203,15 +255,22 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                 f"adding {name!r} would make {params_path} invalid "
                 f"({str(exc).replace(str(staged), str(params_path))}); nothing was changed"
             ) from None
+        from nag.data.benchmarks import read_csv_table
+
         devices_dir.mkdir(parents=True, exist_ok=True)
-        if column:
-            frame.to_csv(tmp, index=False)
-        else:
-            tmp.write_bytes(source.read_bytes())
-        os.replace(tmp, target)
+        stored = frame if column else read_csv_table(source)
+        stored.drop_duplicates().to_csv(tmp, index=False)  # exact duplicate rows collapsed before storing
+        os.replace(tmp, target)  # both files staged; the device file placed first, params.yaml last
+        placed = True
         os.replace(staged, params_path)
+        placed = False
         return report
+    except OSError as exc:  # a read-only folder, a full disk, a params.yaml that cannot be replaced
+        where = exc.filename or params_path
+        raise DeviceError(f"cannot write {where} ({exc.strerror or exc}); nothing was changed") from None
     finally:
+        if placed:  # params.yaml was not replaced: the device file goes too, so a retry is not refused
+            target.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
         staged.unlink(missing_ok=True)
 
@@ -240,6 +299,10 @@ def add(
 
     try:
         report = add_device(name, file, column, resolution, params)
+    except OSError as exc:  # reading the file or params.yaml: name it, no traceback
+        typer.secho(f"error: cannot read {exc.filename or file} ({exc.strerror or exc})", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(2) from None
     except (DeviceError, MeasurementError, ConfigError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

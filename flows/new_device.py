@@ -2,6 +2,8 @@
 
 For each ``<name>.csv`` in the inbox (``orchestration.inbox``, default ``data/devices/incoming/``):
 
+* any other file (another suffix or case, ``.CSV``, ``notes.txt``) or a symbolic link is moved to
+  ``rejected/`` with a report saying why, never silently ignored;
 * a file modified within ``orchestration.settle_s`` is still being written: left for the next scan;
 * a file named after an existing imported device brings more of its measurements: the rows are appended
   (duplicates dropped, a conflicting latency refuses the file), and its stages rerun as below;
@@ -45,6 +47,16 @@ def _reject(path: Path, rejected: Path, report: dict) -> Path:
     return target
 
 
+def refusal(path: Path) -> str | None:
+    """Why the inbox will not read ``path`` (None: it will): only plain ``<device-name>.csv`` files are."""
+    if path.is_symlink():
+        return "a symbolic link; copy the measurement file itself into the inbox"
+    if path.suffix != ".csv":
+        return (f"not a .csv file (suffix {path.suffix or 'none'!r}); the inbox reads <device-name>.csv "
+                f"files only, lower-case .csv")
+    return None
+
+
 def settled(path: Path, settle_s: float) -> bool:
     """Whether the file has not been modified for ``settle_s`` seconds (a writer has finished)."""
     return time.time() - path.stat().st_mtime >= settle_s
@@ -83,7 +95,7 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
             ws.repro(base, ["accuracy"])  # the shared chain its arch_dataset@ needs (a no-op when current)
         done, failed = run_platforms(base, params, [name], logger)
     except ws.StageFailed as exc:
-        failed = {name: str(exc).splitlines()[0]}
+        failed = {name: str(exc)}  # the whole reason is stored in the report; the log shows its first line
     if failed:  # e.g. its latency predictor fails validate@: undo everything this file changed
         for p, text in before.items():
             p.write_text(text)
@@ -98,8 +110,9 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
             target = _reject(path, rejected, {**report, "platform": name, "success": False,
                                               "stage": "pipeline", "error": failed[name]})
             ws.repro(base, [f"validate@{name}"])  # its outputs back as dvc.lock records them
-            logger.warning(f"{path.name}: with these rows its stages failed ({failed[name]}); the rows were "
-                           f"not kept, see {target}.report.json")
+            first = failed[name].splitlines()[0]
+            logger.warning(f"{path.name}: with these rows its stages failed ({first}); the rows were not "
+                           f"kept, see {target}.report.json")
             return {"file": path.name, "platform": name, "status": "rejected", "reason": failed[name]}
         target = _reject(device_file, rejected, {**report, "platform": name, "success": False,
                                                  "stage": "pipeline", "error": failed[name]})
@@ -108,9 +121,8 @@ def add_one(base: Path, params_file: str, path: Path, rejected: Path, logger) ->
             out.unlink(missing_ok=True)  # what its stages wrote before failing
         for folder in (f"reports/plots/{name}", f"models/subnets/{name}", f"models/subnets.work/{name}"):
             shutil.rmtree(base / folder, ignore_errors=True)
-        logger.warning(
-            f"{path.name}: its stages failed ({failed[name]}); rolled back, see {target}.report.json"
-        )
+        logger.warning(f"{path.name}: its stages failed ({failed[name].splitlines()[0]}); rolled back, see "
+                       f"{target}.report.json")
         return {"file": path.name, "platform": name, "status": "rejected", "reason": failed[name]}
     summary = register_all(base, params, [name])["platforms"][0]
     logger.info(f"{name}: nag-generator-{name} v{summary['version']} "
@@ -131,7 +143,16 @@ def new_device(root: str = ".", params_file: str = "params.yaml") -> list[dict]:
     rejected = inbox.parent / "rejected"
     results = []
     with ws.workspace_lock(base, cfg.lock_timeout_s):
-        for path in sorted(inbox.glob("*.csv")) if inbox.is_dir() else []:
+        for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+            if path.name.startswith(".") or path.is_dir() and not path.is_symlink():
+                continue  # a writer's temporary file, a folder
+            refused = refusal(path)
+            if refused:
+                target = _reject(path, rejected, {"file": path.name, "success": False, "stage": "inbox",
+                                                  "error": refused})
+                logger.warning(f"{path.name}: rejected ({refused}); see {target}.report.json")
+                results.append({"file": path.name, "status": "rejected", "reason": refused})
+                continue
             if not settled(path, cfg.settle_s):
                 logger.info(
                     f"{path.name}: modified under {cfg.settle_s:g} s ago, still being written; next scan"

@@ -16,7 +16,33 @@ devices.register(app, user.benchmark_app)
 user.register(app)
 
 
+def _end_with_parent(poll_s: float = 1.0) -> None:
+    """End this process when the process that started it is gone (``dvc repro`` killed alone): a stage must
+    never write its outputs after its parent, and a later ``dvc repro``, have moved on. SIGTERM becomes
+    SystemExit, so the atomic writers' ``finally`` blocks remove their temporary files on the way out."""
+    import os
+    import signal
+    import threading
+    import time
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    parent = os.getppid()
+    if parent <= 1 or threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGTERM, stop)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="nag-parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    _end_with_parent()
     app()
 
 

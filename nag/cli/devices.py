@@ -139,7 +139,9 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         nxt: int = typer.Option(0, "--next", help="an imported device with a generator: this many where a "
                                 "measurement most changes its picks (then the plan's spread)"),
         seed: int = typer.Option(0),
-        out: Path = typer.Option(None, "--out", help="CSV to write (default: print it)"),
+        out: Path = typer.Option(None, "--out", help="CSV to write (default: print it); an existing file is "
+                                 "refused unless --force"),
+        force: bool = typer.Option(False, "--force", help="replace an existing --out file"),
         params: Path = PARAMS,
     ) -> None:
         """Which architectures a new device should measure first: most on the known devices' accuracy-latency
@@ -150,6 +152,18 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         from nag.atomic import write_with
 
         with user_errors(ValueError, KeyError):
+            if n < 1 or nxt < 0:
+                raise ValueError(f"--n {n} --next {nxt}: ask for at least one architecture (--n >= 1, "
+                                 f"--next >= 0)")
+            if out is not None:
+                if out.exists() and not out.is_file():
+                    raise ValueError(f"--out {out} is not a file; give a CSV path")
+                if out.exists() and not force:
+                    raise ValueError(f"--out {out} already exists; pass --force to replace it")
+                if not out.parent.is_dir():
+                    raise ValueError(f"--out {out}: folder {out.parent} does not exist; create it first")
+                if out.resolve() == params.resolve():
+                    raise ValueError(f"--out {out} is the params file; write the plan elsewhere")
             cfg = read_params(params)
             pc = cfg.platform(name)
             n = nxt or n
@@ -189,6 +203,9 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
                 if space == "mbv3":
                     from nag.bench_fewshot import run_fewshot_mbv3
 
+                    if reference != BENCH:  # the OFA table's own other columns are its references
+                        raise ValueError(f"--reference {reference}: with --space mbv3 the references are the "
+                                         f"other device columns of --table itself; drop --reference")
                     rep = run_fewshot_mbv3(str(table), device, measured, seed, cfg.latency.confidence)
                 elif space != "nb201":
                     raise ValueError(f"--space {space!r}: nb201 or mbv3")
