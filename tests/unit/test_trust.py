@@ -1,0 +1,334 @@
+"""Trust (issue 38): no code runs from a file the project loads; bounded work per request and per file;
+failure paths that leave nothing behind; wrong values refused the same way everywhere (one line naming the
+value or file, exit code 2, no traceback, params.yaml and data/devices unchanged)."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import BENCH
+from test_bad_device_input import _add, _real_rows, _snapshot, device_workspace  # noqa: F401  (fixture)
+from test_bad_input import _refused, _write_params
+from typer.testing import CliRunner
+
+from nag.artifacts import ArtifactError, dump_object, load_object
+from nag.cli import app
+from nag.config import ConfigError, load_params
+
+
+class Payload:
+    """A pickle that, when loaded, creates a folder: the sign that a file ran code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (str(self.marker),))
+
+
+class Planted:
+    """A class no artifact may hold: its state would be rebuilt by code the project never listed."""
+
+    def __init__(self) -> None:
+        self.x = 1
+
+
+def _torch_payload(path: Path, kind: str, marker: Path) -> None:
+    buf = io.BytesIO()
+    torch.save({"kind": kind, "format": 1, "meta": {}, "state": {}, "x": Payload(marker)}, buf)
+    path.write_bytes(buf.getvalue())
+
+
+def _loaders():
+    from nag.checkpoint import load_evaluator, load_generator
+    from nag.checkpoint import load_object as load_checkpoint
+    from nag.latency.model import LatencyModel
+    from nag.serving.engine import Engine
+    from nag.spaces import NB201Space
+
+    nb = NB201Space()
+    return {
+        "latency model": lambda p: LatencyModel.load(p),
+        "engine": lambda p: Engine.load(p),
+        "evaluator": lambda p: load_evaluator(p, nb),
+        "generator": lambda p: load_generator(p, nb),
+        "supernet": lambda p: load_checkpoint(p, "supernet"),
+        "artifact": lambda p: load_object(p, "artifact", "rebuild"),
+    }
+
+
+@pytest.mark.parametrize("how", ["pickle", "torch-pickle", "untrusted-type"])
+@pytest.mark.parametrize("loader", ["latency model", "engine", "evaluator", "generator", "supernet",
+                                    "artifact"])
+def test_no_file_runs_code(tmp_path, loader, how):
+    """A payload planted in any loader's file is refused with one message; the payload never runs."""
+    from nag.errors import NagError
+
+    marker = tmp_path / "ran"
+    path = tmp_path / "planted.bin"
+    if how == "pickle":
+        path.write_bytes(pickle.dumps({"format": 2, "model": Payload(marker)}))
+    elif how == "torch-pickle":
+        _torch_payload(path, loader, marker)
+    else:
+        dump_object({"format": 2, "kind": "engine", "model": Planted(), "engine": Planted()}, path)
+    with pytest.raises(NagError) as err:
+        _loaders()[loader](path)
+    assert not marker.exists(), "the planted payload ran"
+    msg = str(err.value)
+    assert str(path) in msg and "\n" not in msg
+    assert ("pickle" in msg or "never loads" in msg or "does not load" in msg or "not a readable" in msg
+            or "not a" in msg)
+
+
+def test_reference_cache_never_runs_code(tmp_path, monkeypatch):
+    """The mbv3 reference-predictor cache is a file too: a planted pickle there is ignored and refitted."""
+    from nag.fewshot import mbv3_device as md
+
+    table = tmp_path / "t.csv"
+    pd.read_csv(BENCH / "ofa_gpu_latency.csv", nrows=60).to_csv(table, index=False)
+    path = md._cache_path(str(table), 0, str(tmp_path))
+    marker = tmp_path / "ran"
+    path.write_bytes(pickle.dumps((["a"], [Payload(marker)])))
+    md.reference_predictors.cache_clear()
+    names, cols = md.reference_predictors(str(table), 0, str(tmp_path))
+    assert not marker.exists() and len(names) == len(cols) > 0
+    md.reference_predictors.cache_clear()
+    again = md.reference_predictors(str(table), 0, str(tmp_path))  # the refit was stored, as skops
+    assert again[0] == names and pickle.__name__ not in path.read_bytes()[:2].decode(errors="ignore")
+
+
+def test_sklearn_models_round_trip_and_functions_are_not_trusted(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    m = HistGradientBoostingRegressor(max_iter=5).fit(X, X[:, 0])
+    dump_object({"m": m}, tmp_path / "m.skops")
+    assert np.allclose(load_object(tmp_path / "m.skops", "model", "x")["m"].predict(X), m.predict(X))
+    from nag.artifacts import untrusted
+
+    assert untrusted(["sklearn.utils.check_random_state", "os.system", "nag.serving.engine.Engine"]) == [
+        "os.system", "sklearn.utils.check_random_state"]
+
+
+# --- bounded work per request and per file --------------------------------------------------------------
+def test_generate_refuses_more_budgets_than_the_limit(tmp_path):
+    params = _write_params(tmp_path / "params.yaml", **{"serve.max_budgets": 3})
+    budgets = [arg for b in range(4, 8) for arg in ("-b", str(b))]
+    res = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", *budgets, "--params", str(params)])
+    _refused(res, "4 budgets", "serve.max_budgets")
+
+
+@pytest.mark.parametrize("case", ["rows", "size", "symlink"])
+def test_device_file_bounded_before_parsing(device_workspace, case):  # noqa: F811
+    params, devices = device_workspace
+    params.write_text(params.read_text() + "devices:\n  max_file_mb: 0.05\n  max_rows: 50\n")
+    rows = _real_rows(200 if case == "rows" else 40)
+    good = params.parent / "m.csv"
+    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(good,
+                                                                                                 index=False)
+    src = good
+    if case == "size":
+        good.write_text(good.read_text() + "#" * 60000 + "\n")
+    elif case == "symlink":
+        src = params.parent / "link.csv"
+        src.symlink_to(good)
+    before = _snapshot(params, devices)
+    needle = {"rows": "devices.max_rows", "size": "devices.max_file_mb", "symlink": "symbolic link"}[case]
+    out = _refused(_add(params, "gpu-x", str(src)), str(src), needle)
+    assert "ks,e,d" not in out and _snapshot(params, devices) == before
+
+
+def test_exact_duplicates_collapsed_before_storing(device_workspace):  # noqa: F811
+    params, devices = device_workspace
+    rows = _real_rows(30)
+    frame = rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"])
+    src = params.parent / "dup.csv"
+    pd.concat([frame] * 3).to_csv(src, index=False)
+    res = _add(params, "gpu-x", str(src))
+    assert res.exit_code == 0, res.output
+    assert len(pd.read_csv(devices / "gpu-x.csv")) == 30
+
+
+# --- every failure path atomic ---------------------------------------------------------------------------
+def test_add_rolls_back_when_params_cannot_be_replaced(device_workspace, monkeypatch):  # noqa: F811
+    params, devices = device_workspace
+    rows = _real_rows(30)
+    src = params.parent / "m.csv"
+    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(src,
+                                                                                                index=False)
+    before = _snapshot(params, devices)
+    real = os.replace
+
+    def failing(a, b):  # the disk refuses params.yaml's rename (read-only, full): injected, once
+        if Path(b).name == "params.yaml":
+            raise OSError(28, "No space left on device", str(b))
+        return real(a, b)
+
+    monkeypatch.setattr(os, "replace", failing)
+    _refused(_add(params, "gpu-x", str(src)), "params.yaml", "No space left", "nothing was changed")
+    monkeypatch.setattr(os, "replace", real)
+    assert _snapshot(params, devices) == before
+    assert not [p for p in params.parent.iterdir() if p.name.endswith(".tmp")]
+    res = _add(params, "gpu-x", str(src))  # the retry is not refused as "already exists"
+    assert res.exit_code == 0, res.output
+
+
+def test_engine_staleness_is_judged_by_content(tmp_path):
+    from nag.serving.engine import source_hashes
+
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    a.write_bytes(b"one")
+    b.write_bytes(b"two")
+    h = source_hashes({"evaluator": a, "generator": b})
+    os.utime(a, (0, 0))  # an older time, the same content: not stale
+    assert source_hashes({"evaluator": a, "generator": b}) == h
+    a.write_bytes(b"changed")
+    assert source_hashes({"evaluator": a, "generator": b})["evaluator"] != h["evaluator"]
+
+
+# --- refuse what is wrong, everywhere the same way -------------------------------------------------------
+@pytest.mark.parametrize("key,value,needle", [
+    ("infer.seed", -1, "infer.seed = -1"),
+    ("evaluator.seed", -3, "evaluator.seed = -3"),
+    ("paper.seeds", [0, -1], "paper.seeds"),
+    ("serve.max_budgets", 0, "serve.max_budgets = 0"),
+])
+def test_settings_without_a_rule_before_now_are_refused(tmp_path, key, value, needle):
+    params = _write_params(tmp_path / "params.yaml", **{key: value})
+    res = CliRunner().invoke(app, ["generate", "-p", "a-pixel3", "-b", "8", "--params", str(params)])
+    _refused(res, str(params), needle)
+
+
+def test_every_numeric_setting_has_a_rule():
+    """The audit: each setting of every section has a rule, or is listed as free (paths, names, crons)."""
+    import dataclasses
+    import typing
+
+    from nag.config import Params
+    from nag.config_rules import FREE, RULES
+
+    for f in dataclasses.fields(Params):
+        if f.name == "platforms":
+            continue
+        hints = typing.get_type_hints(typing.get_type_hints(Params)[f.name])
+        missing = [k for k in hints if k not in RULES.get(f.name, {}) and k not in FREE.get(f.name, ())]
+        assert not missing, (f.name, missing)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("budgets:\n  k: 4\n  k: 5\n", "'k' appears twice"),
+    ("infer:\n  pool: 8\ninfer:\n  pool: 9\n", "'infer' appears twice"),
+    ("", "is empty"),
+    ("platforms:\n  123:\n    kind: local\n    file: x\n", "read by YAML as int"),
+    ("platforms:\n  1e5:\n    kind: local\n    file: x\n", "platform name '1e5'"),
+    ("platforms:\n  yes:\n    kind: local\n    file: x\n", "read by YAML as bool"),
+    ("platforms:\n  ../up:\n    kind: local\n    file: x\n", "start with a lower-case letter"),
+    ("platforms:\n  g:\n    kind: imported\n    file: x.csv\n    resolution: 100000\n", "resolution"),
+    ("platforms:\n  g:\n    kind: imported\n    file: x.csv\n    resolution: 224.7\n", "expected int"),
+])
+def test_params_refused_with_the_line_or_setting(tmp_path, text, needle):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match="") as err:
+        load_params(path)
+    assert needle in str(err.value) and str(path) in str(err.value)
+    if "twice" in needle:
+        assert "lines" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["123", "1e5", "010", "yes", "null", "Phone", "../x"])
+def test_device_names_yaml_would_misread_are_refused(device_workspace, name):  # noqa: F811
+    params, devices = device_workspace
+    rows = _real_rows(30)
+    src = params.parent / "m.csv"
+    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(src,
+                                                                                                index=False)
+    before = _snapshot(params, devices)
+    _refused(_add(params, name, str(src)), repr(name))
+    assert _snapshot(params, devices) == before
+
+
+@pytest.mark.parametrize("value", ["224.7", "100000"])
+def test_device_resolutions_whole_and_in_range(device_workspace, value):  # noqa: F811
+    params, devices = device_workspace
+    rows = _real_rows(30)
+    src = params.parent / "m.csv"
+    frame = rows[["ks", "e", "d"]].assign(resolution=rows["r"].astype(object),
+                                          latency_ms=rows["lat_titan_xp_64"])
+    frame.loc[3, "resolution"] = value
+    frame.to_csv(src, index=False)
+    before = _snapshot(params, devices)
+    _refused(_add(params, "gpu-x", str(src)), str(src), "CSV line 5", "resolution")
+    assert _snapshot(params, devices) == before
+
+
+@pytest.mark.parametrize("case", ["params", "exists", "n0", "no-folder"])
+def test_measure_plan_out_and_n(tmp_path, case):
+    params = _write_params(tmp_path / "params.yaml")
+    text = params.read_text()
+    out = {"params": params, "exists": tmp_path / "plan.csv", "n0": tmp_path / "new.csv",
+           "no-folder": tmp_path / "nowhere" / "p.csv"}[case]
+    if case == "exists":
+        out.write_text("mine\n")
+    n = "0" if case == "n0" else "10"
+    res = CliRunner().invoke(app, ["measure-plan", "-p", "a-pixel3", "--n", n, "--out", str(out),
+                                   "--params", str(params)])
+    _refused(res, "--n 0" if case == "n0" else str(out))
+    assert params.read_text() == text and not (tmp_path / "nowhere").exists()
+    if case == "exists":
+        assert out.read_text() == "mine\n"
+        res = CliRunner().invoke(app, ["measure-plan", "-p", "a-pixel3", "--n", "3", "--out", str(out),
+                                       "--force", "--params", str(params)])
+        assert res.exit_code == 0 and out.read_text().startswith("arch_str")
+
+
+def test_fewshot_mbv3_refuses_a_reference_it_would_ignore(tmp_path):
+    res = CliRunner().invoke(app, ["benchmark", "fewshot", "--space", "mbv3", "--device", "titan_xp_64",
+                                   "--table", str(BENCH / "ofa_gpu_latency.csv"), "--reference",
+                                   str(tmp_path / "r.csv"), "--out-dir", str(tmp_path)])
+    _refused(res, "--reference")
+
+
+@pytest.mark.parametrize("name,why", [("Phone3.CSV", "not a .csv"), ("notes.txt", "not a .csv"),
+                                      ("link.csv", "symbolic link")])
+def test_inbox_reports_what_it_will_not_read(tmp_path, name, why):
+    from flows.new_device import refusal
+
+    path = tmp_path / name
+    if name == "link.csv":
+        (tmp_path / "real.csv").write_text("x\n")
+        path.symlink_to(tmp_path / "real.csv")
+    else:
+        path.write_text("x\n")
+    assert why in refusal(path)
+    assert refusal(tmp_path / "real.csv" if name == "link.csv" else tmp_path / "ok.csv") is None
+
+
+# --- messages --------------------------------------------------------------------------------------------
+def test_conflicting_duplicates_named_by_their_own_lines(tmp_path):
+    from nag.latency.predictor import MeasurementError, imagenet_space, read_measurements
+
+    rows = _real_rows(6)
+    frame = rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"])
+    frame = pd.concat([frame, frame.iloc[[0]], frame.iloc[[2]].assign(latency_ms=99.0)], ignore_index=True)
+    path = tmp_path / "m.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(MeasurementError) as err:
+        read_measurements(path, imagenet_space())
+    # line 2 and 8 are an exact duplicate (harmless); lines 4 and 9 conflict
+    assert "CSV lines [4, 9]" in str(err.value)
+
+
+def test_artifact_errors_name_the_file_and_the_rebuild(tmp_path):
+    path = tmp_path / "cpu-torch.skops"
+    path.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(ArtifactError, match="is a pickle .*dvc repro -f x"):
+        load_object(path, "latency model", "dvc repro -f x")
