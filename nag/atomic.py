@@ -20,11 +20,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     Works for files and directories (an existing directory at ``path`` is replaced).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as exc:  # name the file the user asked for, not a temporary name
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     target = tmp / path.name
     try:
-        yield target
+        try:
+            yield target
+        except OSError as exc:
+            if exc.filename and str(exc.filename).startswith(str(tmp)):
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
+            raise
         if not target.exists():
             raise FileNotFoundError(f"nothing was written to {target}")
         if target.is_dir() and path.exists():

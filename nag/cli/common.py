@@ -3,6 +3,7 @@ files, and the one-line error (every :class:`nag.errors.NagError`: exit code 2).
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,13 +46,28 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+# OS errors that are the machine's state, not a bug: a full disk, a read-only folder, no permission
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT})
+
+
+def storage_message(exc: OSError) -> str:
+    """One line naming the path and the cause of a storage failure."""
+    where = exc.filename or "a file"
+    return f"cannot write {where}: {exc.strerror or exc}; free space or fix the folder's permissions, rerun"
+
+
 @contextmanager
 def user_errors(*extra: type[Exception]):
-    """Turn the user's errors (:class:`NagError`, and ``extra``) into one line and exit code 2."""
+    """Turn the user's errors (:class:`NagError`, and ``extra``) and storage failures (disk full, read-only,
+    no permission: :data:`STORAGE_ERRNOS`) into one line and exit code 2."""
     try:
         yield
     except (NagError, *extra) as exc:
         fail(exc)
+    except OSError as exc:
+        if exc.errno not in STORAGE_ERRNOS:
+            raise
+        fail(RuntimeError(storage_message(exc)))
 
 
 def platform(params_path: Path, name: str, prepared: Path = PREPARED, latency: Path | None = None,
@@ -78,7 +94,7 @@ def run_stage(metrics: Path, run: Callable[[], dict], echo: bool = False,
 
     with user_errors(*extra):
         result = run()
-    write_json(metrics, result)
+        write_json(metrics, result)
     if echo:
         typer.echo(json.dumps({k: v for k, v in result.items() if not isinstance(v, (list, dict))}))
     return result

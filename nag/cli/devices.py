@@ -173,7 +173,8 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         if out is None:
             typer.echo(text, nl=False)
         else:
-            write_with(out, lambda tmp: tmp.write_text(text))
+            with user_errors():
+                write_with(out, lambda tmp: tmp.write_text(text))
             typer.echo(f"wrote {out}: {len(rows)} architectures to measure (references: {', '.join(refs)}); "
                        f"fill in latency_ms and add it: python -m flows.devices add NAME {out}", err=True)
 

@@ -332,3 +332,46 @@ def test_artifact_errors_name_the_file_and_the_rebuild(tmp_path):
     path.write_bytes(pickle.dumps({"a": 1}))
     with pytest.raises(ArtifactError, match="is a pickle .*dvc repro -f x"):
         load_object(path, "latency model", "dvc repro -f x")
+
+
+def test_a_folder_that_refuses_writes_is_one_line(tmp_path):
+    """A real refusal (sysfs takes no new files, even from root): one line naming the file, exit 2."""
+    if not Path("/sys").is_dir():
+        pytest.skip("no /sys here")
+    params = _write_params(tmp_path / "params.yaml")
+    res = CliRunner().invoke(app, ["measure-plan", "-p", "a-pixel3", "--n", "3", "--out", "/sys/plan.csv",
+                                   "--params", str(params)])
+    _refused(res, "cannot write /sys/plan.csv")
+
+
+def test_nag_ends_when_its_parent_is_killed(tmp_path):
+    """`dvc` killed alone: its `nag` child stops too (and cleans up), never writing after it."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "child.pid"
+    done = tmp_path / "cleaned"
+    child = (f"import os, time, pathlib; from nag.cli import _end_with_parent; _end_with_parent(0.1)\n"
+             f"pathlib.Path({str(marker)!r}).write_text(str(os.getpid()))\n"
+             f"try:\n    time.sleep(60)\nfinally:\n    pathlib.Path({str(done)!r}).write_text('x')\n")
+    spawn = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(60)"
+    parent = subprocess.Popen([sys.executable, "-c", spawn])
+    for _ in range(200):
+        if marker.is_file() and marker.read_text():
+            break
+        time.sleep(0.1)
+    pid = int(marker.read_text())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the child outlived its parent by 10 s")
+    assert done.is_file()  # SIGTERM became SystemExit: its finally blocks ran
