@@ -356,7 +356,7 @@ def test_nag_ends_when_its_parent_is_killed(tmp_path):
     child = (f"import os, time, pathlib; from nag.cli import _end_with_parent; _end_with_parent(0.1)\n"
              f"pathlib.Path({str(marker)!r}).write_text(str(os.getpid()))\n"
              f"try:\n    time.sleep(60)\nfinally:\n    pathlib.Path({str(done)!r}).write_text('x')\n")
-    spawn = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {child!r}]); time.sleep(9)"
+    spawn = f"import subprocess as s, sys, time; s.Popen([sys.executable, '-c', {child!r}]); time.sleep(9)"
     parent = subprocess.Popen([sys.executable, "-c", spawn])
     for _ in range(200):
         if marker.is_file() and marker.read_text():
