@@ -105,6 +105,9 @@ def test_rest_endpoint_from_the_venv(registered, venv):
         for bad in (b"{not json", json.dumps({"dataframe_records": [{"ms": 5.0}]}).encode()):
             status, out = post(f"{url}/invocations", bad)
             assert 400 <= status < 500, (bad, status, out)
+        many = {"dataframe_records": [{"budget_ms": budgets[0]}] * 1001}  # over serve.max_budgets (1000)
+        status, out = post(f"{url}/invocations", json.dumps(many).encode())
+        assert status == 400 and "at most 1000 (serve.max_budgets)" in out["message"], (status, out)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
