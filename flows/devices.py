@@ -148,6 +148,38 @@ def _insert_platform(text: str, name: str, entry: dict, group: str = "supernet_p
     return "\n".join(lines) + "\n"
 
 
+def kit_ids_checked(source: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its ``arch_id`` column (a measurement kit's plan.csv), once every row's id is
+    there, unique and the id of the row's own architecture (else a one-line error naming the CSV line)."""
+    from nag.latency.predictor import imagenet_space
+    from nag.spaces.base import ArchError
+    from nag.spaces.nb201 import NB201Space
+
+    if "arch_id" not in frame.columns:
+        return frame
+    ids = frame["arch_id"].map(lambda v: "" if pd.isna(v) else str(v).strip())
+    blank = ids == ""
+    if blank.any():
+        raise DeviceError(f"{source}: CSV line {int(blank.to_numpy().nonzero()[0][0]) + 2} has no arch_id; "
+                          f"keep the kit's plan.csv rows as they were written")
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        lines = [int(i) + 2 for i in dup.to_numpy().nonzero()[0][:5]]
+        raise DeviceError(f"{source}: arch_id {ids[dup].iloc[0]} appears more than once (CSV lines {lines}); "
+                          f"keep one row per model")
+    space = NB201Space() if "arch_str" in frame.columns else imagenet_space()
+    for i, row in frame.iterrows():
+        try:
+            arch = (space.parse(str(row["arch_str"])) if "arch_str" in frame.columns
+                    else space.from_ofa(*([int(v) for v in str(row[k]).split()] for k in ("ks", "e", "d"))))
+        except (ArchError, ValueError, KeyError) as exc:
+            raise DeviceError(f"{source}: CSV line {i + 2}: not a network of the space ({exc})") from None
+        if arch.arch_id != ids[i]:
+            raise DeviceError(f"{source}: CSV line {i + 2}: arch_id {ids[i]} is not the network of its row "
+                              f"({arch.arch_id}); a row from another kit, or an edited file")
+    return frame.drop(columns=["arch_id"])
+
+
 def parse_file(source: Path, frame: pd.DataFrame | None, min_rows: int) -> tuple[pd.DataFrame, bool]:
     """(the parsed measurements, whether they are NAS-Bench-201 cells); too few rows: say how many more."""
     from nag.data.benchmarks import TableError, read_csv_table
@@ -188,6 +220,7 @@ def append_measurements(name: str, source: Path, params_path: Path = Path("param
         old, new = read_csv_table(target), read_csv_table(source)
     except TableError as exc:
         raise DeviceError(f"{exc}: no measurements to append") from None
+    new = kit_ids_checked(source, new)
     if set(new.columns) != set(old.columns):
         raise DeviceError(f"{source}: columns {sorted(new.columns)} differ from {target}'s "
                           f"{sorted(old.columns)}; write the new rows in the same format")
@@ -230,7 +263,15 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
     placed = False
     try:
         # parse the user's file itself, so every message names it (the copy is written only once it passed)
-        frame = table_column(source, column) if column else None
+        from nag.data.benchmarks import TableError, read_csv_table
+
+        if column:
+            frame = table_column(source, column)
+        else:
+            try:
+                frame = kit_ids_checked(source, read_csv_table(source))
+            except TableError as exc:
+                raise DeviceError(f"{exc}: no measurements to use") from None
         parsed, nb201 = parse_file(source, frame, params.latency.min_measured)
         results = run_suite(f"measurements_{name}", parsed, measurement_expectations(params.latency, nb201))
         report = {"platform": name, "kind": "imported", "success": all(r["success"] for r in results),
@@ -255,11 +296,8 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                 f"adding {name!r} would make {params_path} invalid "
                 f"({str(exc).replace(str(staged), str(params_path))}); nothing was changed"
             ) from None
-        from nag.data.benchmarks import read_csv_table
-
         devices_dir.mkdir(parents=True, exist_ok=True)
-        stored = frame if column else read_csv_table(source)
-        stored.drop_duplicates().to_csv(tmp, index=False)  # exact duplicate rows collapsed before storing
+        frame.drop_duplicates().to_csv(tmp, index=False)  # exact duplicate rows collapsed before storing
         os.replace(tmp, target)  # both files staged; the device file placed first, params.yaml last
         placed = True
         os.replace(staged, params_path)

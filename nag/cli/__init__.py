@@ -8,12 +8,14 @@ from __future__ import annotations
 import typer
 
 from nag.cli import devices, stages, user
+from nag.cli.kit import kit_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="NAG: the most accurate architecture that fits a latency budget, per device.")
 stages.register(app)
 devices.register(app, user.benchmark_app)
 user.register(app)
+app.add_typer(kit_app, name="kit")
 
 
 def _end_with_parent(poll_s: float = 1.0) -> None:

@@ -141,7 +141,9 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         out: Path = typer.Option(None, "--out", help="CSV to write (default: print it); an existing file is "
                                  "refused unless --force"),
-        force: bool = typer.Option(False, "--force", help="replace an existing --out file"),
+        kit: Path = typer.Option(None, "--kit", help="write a measurement kit here: the planned networks as "
+                                 "ONNX, plan.csv, measure.py and a README for the device's owner"),
+        force: bool = typer.Option(False, "--force", help="replace an existing --out file or --kit folder"),
         params: Path = PARAMS,
     ) -> None:
         """Which architectures a new device should measure first: most on the known devices' accuracy-latency
@@ -170,6 +172,16 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
             rows, refs = (_nb201_plan(pc, n, seed, nxt) if pc.group == "table_platforms"
                           else _mbv3_plan(cfg, name, n, seed, nxt))
         text = pd.DataFrame(rows).to_csv(index=False)
+        if kit is not None:
+            from nag.kit.build import write_kit
+
+            with user_errors():
+                made = write_kit(kit, rows, force)
+            typer.echo(f"wrote kit {kit}: {made['models']} ONNX models ({made['bytes'] / 2**20:.1f} MB), "
+                       f"plan.csv, measure.py, README.md; on the device: python measure.py, then bring "
+                       f"plan.csv back: python -m flows.devices add NAME {kit / 'plan.csv'}", err=True)
+            if out is None:
+                return
         if out is None:
             typer.echo(text, nl=False)
         else:
