@@ -118,6 +118,14 @@ def test_sklearn_models_round_trip_and_functions_are_not_trusted(tmp_path):
         "os.system", "sklearn.utils.check_random_state"]
 
 
+def _measurements(path: Path, n: int = 30) -> Path:
+    """A real device's measurement file: ``n`` rows of the OFA GPU table, one latency column."""
+    rows = _real_rows(n)
+    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(path,
+                                                                                                 index=False)
+    return path
+
+
 # --- bounded work per request and per file --------------------------------------------------------------
 def test_generate_refuses_more_budgets_than_the_limit(tmp_path):
     params = _write_params(tmp_path / "params.yaml", **{"serve.max_budgets": 3})
@@ -160,10 +168,7 @@ def test_exact_duplicates_collapsed_before_storing(device_workspace):  # noqa: F
 # --- every failure path atomic ---------------------------------------------------------------------------
 def test_add_rolls_back_when_params_cannot_be_replaced(device_workspace, monkeypatch):  # noqa: F811
     params, devices = device_workspace
-    rows = _real_rows(30)
-    src = params.parent / "m.csv"
-    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(src,
-                                                                                                index=False)
+    src = _measurements(params.parent / "m.csv")
     before = _snapshot(params, devices)
     real = os.replace
 
@@ -247,10 +252,7 @@ def test_params_refused_with_the_line_or_setting(tmp_path, text, needle):
 @pytest.mark.parametrize("name", ["123", "1e5", "010", "yes", "null", "Phone", "../x"])
 def test_device_names_yaml_would_misread_are_refused(device_workspace, name):  # noqa: F811
     params, devices = device_workspace
-    rows = _real_rows(30)
-    src = params.parent / "m.csv"
-    rows[["ks", "e", "d"]].assign(resolution=rows["r"], latency_ms=rows["lat_titan_xp_64"]).to_csv(src,
-                                                                                                index=False)
+    src = _measurements(params.parent / "m.csv")
     before = _snapshot(params, devices)
     _refused(_add(params, name, str(src)), repr(name))
     assert _snapshot(params, devices) == before
