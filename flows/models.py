@@ -2,8 +2,9 @@
 that a registry version is a model from code (``model_code_path``, no pickled ``python_model``) before it
 is loaded.
 
-Versions registered before models from code were cloudpickled (``python_model.pkl``): loading one unpickles
-whatever the registry holds, so :func:`check_loadable` refuses them, naming the version and the fix.
+Versions registered before models from code hold their ``python_model`` as a serialized object, which
+loading would execute; :func:`check_loadable` refuses them by their MLmodel file alone, naming the
+version and the fix.
 
 Example::
 
