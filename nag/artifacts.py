@@ -3,7 +3,7 @@
 * Object artifacts (a platform's latency model, its serving engine, cached reference predictors) are
   written with skops (a zip of JSON and ``.npy`` arrays, read with ``allow_pickle=False``). Reading one
   first lists the types it would build and refuses any outside :data:`TRUSTED` (the project's own
-  classes, listed by name) or the scikit-learn/numpy/scipy types a fitted model is made of.
+  classes, listed by name) that is not a scikit-learn class (a fitted model's parts).
 * Tensor artifacts (checkpoints) are ``torch.save`` files read with ``weights_only=True``: tensors and
   plain containers only; a scikit-learn model travels inside as skops bytes (a uint8 tensor).
 * A file from an older NAG that is a pickle is refused with the command that rebuilds it; ``--trust-pickle``
