@@ -63,12 +63,12 @@ def nb201_device(device: str, seed: int, nag: bool, params) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from nag.archdata import Lookup
-    from nag.bench_nb201 import EVAL_PCT
-    from nag.budget import make_budgets
+    from nag.bench.nb201 import EVAL_PCT
     from nag.config import PlatformConfig
     from nag.latency.bound import conformal_quantile
-    from nag.pareto import best_under_budget
+    from nag.method.archdata import Lookup
+    from nag.method.budget import make_budgets
+    from nag.method.pareto import best_under_budget
     from nag.platforms import resolve
 
     plat = resolve(PlatformConfig(f"nb201-{device}", file=str(ROOT / "data/benchmarks/nb201.csv"),
@@ -103,7 +103,7 @@ def nb201_device(device: str, seed: int, nag: bool, params) -> dict:
 
 
 def checked(acc, feas_lat, true_lat, budget: float, tries: int) -> tuple[int, int]:
-    """The delivery check of nag.delivery.fit_budgets on a table: pick the best whose feasibility latency
+    """nag.delivery.check.fit_budgets on a table: pick the best whose feasibility latency
     fits the asked budget, "measure" it (its true latency), and while it misses ask for a budget shrunk by
     the overshoot and below its own feasibility latency. (pick, measurements taken)."""
     asked, pick = budget, int(np.argmin(feas_lat))
@@ -120,13 +120,13 @@ def checked(acc, feas_lat, true_lat, budget: float, tries: int) -> tuple[int, in
 
 def _nag(sim, truth, params, budgets, oracle_acc, seed) -> dict:
     """NAG trained and asked on ``sim``'s latency, judged on ``truth``'s."""
-    from nag.acc_predictor import fit_accuracy_predictor
-    from nag.archdata import QueryCounter
-    from nag.budget import make_budgets
     from nag.config import DatasetConfig
-    from nag.evaluator import train_evaluator
-    from nag.generator import train_generator
-    from nag.infer import generate_many, make_score
+    from nag.method.acc_predictor import fit_accuracy_predictor
+    from nag.method.archdata import QueryCounter
+    from nag.method.budget import make_budgets
+    from nag.method.evaluator import train_evaluator
+    from nag.method.generator import train_generator
+    from nag.method.infer import generate_many, make_score
 
     data, _ = sim.make_dataset(DatasetConfig(params.dataset.train_size, seed))
     trained = make_budgets(data.lat, params.budgets.k, params.budgets.lo_pct, params.budgets.hi_pct)
@@ -175,7 +175,7 @@ def mbv3_local(name: str, params) -> dict:
     """Exhaustive estimate vs bound picks over the platform's dataset, measured here beside the probes."""
     import pandas as pd
 
-    from nag.delivery import time_beside_probes
+    from nag.delivery.check import time_beside_probes
     from nag.platforms import Feasibility, resolve
     from nag.supernet.archs import load_archs
     from nag.supernet.static import build_static
@@ -218,7 +218,7 @@ def imported_coverage(params) -> dict:
 
 def plot(summary: dict, path: Path) -> None:
     """Satisfaction on the true latency and regret vs the confidence, per simulated error size."""
-    from nag.plots import _plt, _save
+    from nag.method.plots import _plt, _save
 
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))

@@ -46,7 +46,7 @@ CONFIDENCE = _confidence()  # the bound the product uses (latency.confidence)
 
 def picks_under(acc: np.ndarray, bound: np.ndarray, y: np.ndarray, budgets: np.ndarray, oracle: np.ndarray):
     """(mean regret pp, satisfied share) of the most accurate network under ``bound`` at each budget."""
-    from nag.pareto import best_under_budget
+    from nag.method.pareto import best_under_budget
 
     i = best_under_budget(acc, bound, budgets)
     ok = i >= 0
@@ -55,7 +55,7 @@ def picks_under(acc: np.ndarray, bound: np.ndarray, y: np.ndarray, budgets: np.n
 
 def fitted(R: np.ndarray, A: np.ndarray, y: np.ndarray, acc: np.ndarray, n: int, seed: int, share: float):
     """(estimate of every cell, the LOO log RMSE s, the LOO bound, measured rows) from ``n`` planned rows."""
-    from nag.bench_fewshot import fit_device
+    from nag.bench.fewshot import fit_device
     from nag.fewshot.plan import frontier_plan
 
     rows = frontier_plan(R, n, seed, acc=acc, front_share=share)
@@ -72,7 +72,7 @@ def with_margin(est: np.ndarray, s: float, k: float, y: np.ndarray, rows: np.nda
 def column(device: str, metric: str):
     """(log reference latency R, reference names, encoding A, true latency y, accuracy) of the table's
     networks for ``device``: the references are the other columns minus its hardware."""
-    from nag.bench_fewshot import reference_matrix
+    from nag.bench.fewshot import reference_matrix
     from nag.config import PlatformConfig
     from nag.platforms import resolve
 
@@ -85,11 +85,11 @@ def column(device: str, metric: str):
 
 
 def one(device: str, metric: str, seed: int, n: int, share: float) -> dict:
-    from nag.bench_fewshot import latency_figures
-    from nag.bench_nb201 import EVAL_PCT
-    from nag.budget import make_budgets
+    from nag.bench.fewshot import latency_figures
+    from nag.bench.nb201 import EVAL_PCT
     from nag.fewshot.transfer import references_for
-    from nag.pareto import best_under_budget
+    from nag.method.budget import make_budgets
+    from nag.method.pareto import best_under_budget
 
     R, refs, A, y, acc = column(device, metric)
 
@@ -134,7 +134,7 @@ def main() -> None:
     args = ap.parse_args()
     from nag.atomic import write_json
     from nag.fewshot.plan import FRONT_SHARE
-    from nag.platforms import _table
+    from nag.platforms.kinds import _table
 
     share = FRONT_SHARE if args.front_share is None else args.front_share
 

@@ -38,7 +38,7 @@ def _run(device: str, metric: str, n: int, seed: int, nag: bool, near: bool = Fa
 
     torch.set_num_threads(1)
     from nag.atomic import write_json
-    from nag.bench_fewshot import run_fewshot_benchmark
+    from nag.bench.fewshot import run_fewshot_benchmark
     from nag.config import load_params
 
     params = load_params(ROOT / "params.yaml")
@@ -56,7 +56,7 @@ def _run(device: str, metric: str, n: int, seed: int, nag: bool, near: bool = Fa
 def mbv3_sweep(ns, seeds, workers: int, product: bool = False) -> dict:
     """Latency figures on the OFA GPU table, each GPU left out of the references (all its batch sizes);
     ``product``: the references as the product path has them (predicted, judged on unseen networks)."""
-    from nag.bench_fewshot import run_fewshot_mbv3
+    from nag.bench.fewshot import run_fewshot_mbv3
     from nag.data.benchmarks import read_csv_table
 
     table = str(ROOT / "data/benchmarks/ofa_gpu_latency.csv")

@@ -56,9 +56,9 @@ def models(X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 def one(device: str, metric: str) -> dict:
     from fewshot_bound_ceiling import column
 
-    from nag.bench_nb201 import EVAL_PCT
-    from nag.budget import make_budgets
-    from nag.pareto import best_under_budget, pareto_mask
+    from nag.bench.nb201 import EVAL_PCT
+    from nag.method.budget import make_budgets
+    from nag.method.pareto import best_under_budget, pareto_mask
 
     R, refs, A, y, acc = column(device, metric)
     budgets = make_budgets(y, 10, *EVAL_PCT)
@@ -131,7 +131,7 @@ def main() -> None:
     from fewshot_bound_ceiling import TABLE
 
     from nag.atomic import write_json
-    from nag.platforms import _table
+    from nag.platforms.kinds import _table
 
     suffix = "" if args.metric == "acc_cifar10" else f"_{args.metric.removeprefix('acc_')}"
     out = Path(args.out or ROOT / f"reports/benchmarks/fewshot_model_ceiling{suffix}.json")

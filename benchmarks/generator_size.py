@@ -25,11 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def study(name: str, params, hiddens: list[int], seeds: list[int], n_budgets: int, many: int) -> dict:
-    from nag.checkpoint import load_evaluator
-    from nag.generator import train_generator
-    from nag.layout import PlatformLayout
+    from nag.method.checkpoint import load_evaluator
+    from nag.method.generator import train_generator
+    from nag.method.sampler import Sampler
+    from nag.platforms.layout import PlatformLayout
     from nag.serving.engine import Engine
-    from nag.serving.sampler import Sampler
 
     lay = PlatformLayout.of(name)
     engine = Engine.load(ROOT / lay.engine)

@@ -77,7 +77,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from nag.atomic import write_json
-    from nag.layout import PlatformLayout
+    from nag.platforms.layout import PlatformLayout
     from nag.serving.engine import Engine
 
     out = {}

@@ -41,10 +41,10 @@ t0 = time.perf_counter()
 if engine_path != "-":
     from nag.serving.engine import Engine
     g = Engine.load(engine_path)
-else:  # the code before the engine: checkpoints through nag.generated
+else:  # the code before the engine: checkpoints through nag.serving.generated
     from pathlib import Path
     from nag.cli.common import platform
-    from nag.generated import Generated
+    from nag.serving.generated import Generated
     params, plat = platform(Path(params_path), name)
     g = Generated(params, plat, f"{root}/models/evaluator/{name}.pt", f"{root}/models/generator/{name}.pt")
 load_ms = 1000 * (time.perf_counter() - t0)

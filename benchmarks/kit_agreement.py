@@ -84,6 +84,9 @@ def nb201(n: int, tmp: Path) -> dict:
     out["kit_build_s_10"] = time.perf_counter() - t0
     _, out["measure_s_10_default"] = _measure(tmp / "kit10")
     lat_cols = [c for c in t.columns if c.startswith("lat_")]
+    out["table_cpu_columns_spearman"] = {  # how well the table's own CPUs agree: what 'agree' can mean
+        f"{a}~{b}": float(spearmanr(pick[f"lat_{a}"], pick[f"lat_{b}"]).statistic)
+        for i, a in enumerate(CPU_COLUMNS) for b in CPU_COLUMNS[i + 1:]}
     for name, classes, size in (("cifar_3x32x32_10", 10, 32), ("imagenet16_3x16x16_120", 120, 16)):
         kit = tmp / name
         _nb201_kit(kit, cells, classes, size)
@@ -140,12 +143,19 @@ def mbv3(n: int, tmp: Path, passes: int = 3) -> dict:
         meters.append([r["latency_ms"] for r in recs])
     kit_ms, meter_ms = np.median(kits, axis=0), np.median(meters, axis=0)
     rel = np.abs(kit_ms / meter_ms - 1)
+    def repeat_rho(runs: list) -> float:  # how well a timer agrees with itself, pass to pass: the ceiling
+        return float(np.median([spearmanr(runs[i], runs[j]).statistic
+                                for i in range(len(runs)) for j in range(i + 1, len(runs))]))
+
     out = {"n": n, "passes": passes, "spearman": float(spearmanr(kit_ms, meter_ms).statistic),
+           "spearman_kit_pass_to_pass": repeat_rho(kits), "spearman_meter_pass_to_pass": repeat_rho(meters),
+           "latency_range_ms": [float(meter_ms.min()), float(meter_ms.max())],
            "median_rel_diff": float(np.median(rel)),
            "median_ratio_kit_over_meter": float(np.median(kit_ms / meter_ms)),
            "kit_median_ms": float(np.median(kit_ms)), "meter_median_ms": float(np.median(meter_ms)),
            "measure_s_per_pass": secs / passes}
-    print(f"mbv3: Spearman {out['spearman']:.3f}, median |kit/meter - 1| "
+    print(f"mbv3: Spearman {out['spearman']:.3f} (pass to pass: kit {out['spearman_kit_pass_to_pass']:.3f}, "
+          f"meter {out['spearman_meter_pass_to_pass']:.3f}), median |kit/meter - 1| "
           f"{100 * out['median_rel_diff']:.1f} %")
     return out
 

@@ -25,7 +25,7 @@ def _run(device: str, metric: str, seed: int, train_size: int, params, out: str)
 
     torch.set_num_threads(1)
     from nag.atomic import write_json
-    from nag.bench_nb201 import run_nb201_benchmark
+    from nag.bench.nb201 import run_nb201_benchmark
     from nag.config import PlatformConfig
     from nag.platforms import resolve
 

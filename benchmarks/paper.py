@@ -27,21 +27,14 @@ import typer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def _platform(table: str, device: str, metric: str):
-    from nag.config import PlatformConfig
-    from nag.platforms import resolve
-
-    return resolve(
-        PlatformConfig(f"nb201-{device}", kind="benchmark", file=table, device=device, metric=metric)
-    )
+from benchmarks.paper_methods import nb201_platform  # noqa: E402  (after the path is set)
 
 
 def make_platform(params, space: str, name: str, seed: int = 0):
     """(platform, judge of what the generators sample, supernet oracle or None): an NB201 device column,
     whose table answers both, or an mbv3 pipeline platform (benchmarks/paper_mbv3.py)."""
     if space == "nb201":
-        plat = _platform(params.paper.table, name, params.paper.metric)
+        plat = nb201_platform(params.paper.table, name, params.paper.metric)
         return plat, plat.accuracy, None
     from benchmarks.paper_mbv3 import mbv3_platform
 
@@ -146,7 +139,7 @@ def k_job(params_path: str, device: str, seed: int, k: int) -> dict:
     torch.set_num_threads(1)
     params = load_params(params_path)
     cfg = params.paper
-    plat = _platform(cfg.table, device, cfg.metric)
+    plat = nb201_platform(cfg.table, device, cfg.metric)
     budget = float(np.median(test_budgets(plat, cfg)))
     problem = make_problem(plat, params, seed)
     _, gen, train_s = train_nag(problem, replace(params, budgets=replace(params.budgets, k=k)), seed, k=k)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.paper_report import NAMES
+from benchmarks.paper_methods import NAMES
 
 
 def fig3(path: Path, hist: dict, device: str) -> None:
-    from nag.plots import _plt, _save
+    from nag.method.plots import _plt, _save
 
     plt = _plt()
     budgets = list(next(iter(hist.values())))
@@ -29,8 +29,8 @@ def fig3(path: Path, hist: dict, device: str) -> None:
 
 
 def fig5(path: Path, platform_acc, platform_lat, data: dict, budgets, device: str) -> None:
-    from nag.pareto import best_under_budget
-    from nag.plots import _plt, _save
+    from nag.method.pareto import best_under_budget
+    from nag.method.plots import _plt, _save
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.8))

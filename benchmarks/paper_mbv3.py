@@ -44,7 +44,7 @@ def _resolve(params, name: str):
 
 def check_inputs(params, name: str) -> None:
     """Everything the mbv3 half reads, checked before any work starts (a clear error names the stage)."""
-    from nag.checkpoint import EVALUATOR_FORMAT, load_object
+    from nag.method.checkpoint import EVALUATOR_FORMAT, load_object
 
     plat = _resolve(params, name)
     plat.make_dataset(params.dataset)  # archs + accuracy + latency agree
@@ -54,7 +54,7 @@ def check_inputs(params, name: str) -> None:
 
 def mbv3_platform(params, name: str, seed: int, work: Path = WORK):
     """(platform whose accuracy is the supernet oracle, the pipeline's predicted-accuracy judge, oracle)."""
-    from nag.checkpoint import load_evaluator
+    from nag.method.checkpoint import load_evaluator
     from nag.supernet.oracle import SupernetOracle
 
     plat = _resolve(params, name)
@@ -75,8 +75,8 @@ def finetune_job(params_path: str, name: str, tokens: list[list[int]]) -> dict:
     import torch
 
     from nag.config import load_params
+    from nag.delivery.subnets import SubnetSource, subnets_for
     from nag.platforms import Feasibility, resolve
-    from nag.subnets import SubnetSource, subnets_for
 
     torch.set_num_threads(1)
     params = load_params(params_path)

@@ -7,27 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.paper_methods import NAMES, PAPER_NOTE, TABLE2, TABLE3, nb201_platform
 from nag.atomic import write_json, write_with
-
-NAMES = {
-    "nag": "NAG (Pareto dominance, K budgets)",
-    "mo_reward": "MO reward (MnasNet, w=-0.07)",
-    "absolute_reward": "absolute reward (TuNAS, β=-0.07)",
-    "pareto_no_accuracy": "dominance without accuracy (Remark 1)",
-    "independent": "repeated independent search",
-    "random": "random search",
-    "evolution": "evolution (OFA)",
-    "nsga2": "NSGA-II (pymoo), once",
-}
-TABLE2 = ("nag", "mo_reward", "absolute_reward", "pareto_no_accuracy")
-TABLE3 = ("nag", "independent", "random", "evolution", "nsga2")
-PAPER_NOTE = {
-    "nb201": "ours are NAS-Bench-201 CIFAR-10 accuracies with latency measured on real devices "
-             "(HELP's tables)",
-    "mbv3": "ours are Fashion-MNIST accuracies of subnets of a 0.25-width OFA-style MobileNetV3 supernet "
-            "trained "
-    "here, with latency measured on this machine",
-}
 
 
 def paper_note(space: str) -> str:
@@ -213,9 +194,7 @@ def _table5(ks: list[dict], cfg, device: str) -> tuple[list[str], dict]:
 def _frontier_of(params, space: str, d: str) -> tuple[np.ndarray, np.ndarray]:
     """(accuracy, latency) of what the oracle frontier of Figure 5 is drawn from."""
     if space == "nb201":
-        from benchmarks.paper import _platform
-
-        plat = _platform(params.paper.table, d, params.paper.metric)
+        plat = nb201_platform(params.paper.table, d, params.paper.metric)
         return plat.accuracy.values, plat.latency.values
     import pandas as pd  # mbv3: the 16k dataset archs with the pipeline's accuracy column
 
@@ -225,7 +204,7 @@ def _frontier_of(params, space: str, d: str) -> tuple[np.ndarray, np.ndarray]:
 
 def write_reports(out: Path, params, runs: list[dict], ks: list[dict], seconds: float,
                   finetuned: dict | None = None) -> dict:
-    from benchmarks.paper_figures import fig3, fig5  # that module imports NAMES from this one
+    from benchmarks.paper_figures import fig3, fig5
 
     cfg = params.paper
     devices = list(dict.fromkeys(r["device"] for r in runs))

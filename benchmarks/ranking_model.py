@@ -2,7 +2,7 @@
 
 For each platform the pipeline's engine (models/engine/<p>.skops) answers as it is, and again with its ranking
 model replaced by each ``--kind`` fitted on the same architecture dataset as the train_evaluator stage fits it
-(:func:`nag.acc_predictor.fit_accuracy_predictor`, same seed, the kind's held-out RMSE as the known-network
+(:func:`nag.method.acc_predictor.fit_accuracy_predictor`, same seed, its held-out RMSE as the known-network
 margin). Zero-query picks at ``--budgets`` budgets over the trained range, ``--seeds`` sampling seeds, are
 then **measured on the supernet** (the accuracy stage's own measurement: :class:`SupernetOracle`, answers
 kept in ``data/paper.work/ranking-<p>.json``), so no predictor judges itself. Reported per kind: held-out
@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def study(name: str, params, kinds: list[str], seeds: list[int], n_budgets: int) -> dict:
-    from nag.acc_predictor import fit_accuracy_predictor
-    from nag.archdata import ArchDataset
-    from nag.infer import predictor_score
-    from nag.layout import PlatformLayout
+    from nag.method.acc_predictor import fit_accuracy_predictor
+    from nag.method.archdata import ArchDataset
+    from nag.method.infer import predictor_score
     from nag.platforms import Feasibility, resolve
+    from nag.platforms.layout import PlatformLayout
     from nag.serving.engine import Engine
     from nag.supernet.oracle import SupernetOracle
 

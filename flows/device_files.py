@@ -23,7 +23,7 @@ def check_name(name: str) -> None:
     import yaml
 
     from nag.config import ConfigError
-    from nag.config_platforms import check_name as platform_name
+    from nag.config.platforms import check_name as platform_name
 
     try:
         platform_name(name, "device name")
@@ -54,7 +54,7 @@ def check_file(source: Path, limits) -> None:
 
 def check_resolutions(source: Path, frame: pd.DataFrame) -> None:
     """A ``resolution`` column holds whole pixel sizes within the space's range, never a fraction."""
-    from nag.config_rules import RESOLUTIONS
+    from nag.config.rules import RESOLUTIONS
 
     if "resolution" not in frame.columns:
         return

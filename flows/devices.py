@@ -11,7 +11,7 @@ A file with an ``arch_str`` column (NAS-Bench-201 cells, as ``nag measure-plan``
 NAS-Bench-201 device: declared under ``table_platforms:`` with ``table: data/benchmarks/nb201.csv``, whose
 devices its latency is transferred from — ``latency.min_measured`` (10) rows are enough. An mbv3 device
 (OFA ``ks``/``e``/``d`` columns) needs as few: under 100 rows its latency is transferred from the OFA
-reference table's devices (nag.fewshot.mbv3_device), from 100 rows fitted on its own.
+reference table's devices (nag.platforms.mbv3_device), from 100 rows fitted on its own.
 
 ``append_measurements`` adds a file's rows to an existing imported device (the inbox does, for a file
 named after one): duplicates of rows it has are dropped, a conflicting latency refuses the file.
@@ -95,8 +95,8 @@ def _insert_platform(text: str, name: str, entry: dict, group: str = "supernet_p
 def parse_file(source: Path, frame: pd.DataFrame | None, min_rows: int) -> tuple[pd.DataFrame, bool]:
     """(the parsed measurements, whether they are NAS-Bench-201 cells); too few rows: say how many more."""
     from nag.data.benchmarks import TableError, read_csv_table
-    from nag.fewshot.table_device import read_nb201_measurements
     from nag.latency.predictor import imagenet_space, read_measurements
+    from nag.platforms.table_device import read_nb201_measurements
 
     if frame is None:
         try:
@@ -155,7 +155,7 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
                params_path: Path = Path("params.yaml"), devices_dir: Path = Path("data/devices")) -> dict:
     """Validate ``source`` and register it as platform ``name``; returns the validation report."""
     from nag.config import ConfigError, load_params
-    from nag.config_rules import RESOLUTIONS
+    from nag.config.rules import RESOLUTIONS
 
     check_name(name)
     if resolution != 0 and not RESOLUTIONS[0] <= resolution <= RESOLUTIONS[1]:

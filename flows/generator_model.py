@@ -9,20 +9,20 @@ numpy, pandas, scikit-learn, pyyaml and mlflow as requirements: it loads in any 
 
 from __future__ import annotations
 
-import json
-
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-OUTPUT = ("budget_ms", "arch_id", "tokens", "arch", "latency_ms", "latency_bound_ms", "predicted_accuracy",
-          "satisfied")
+OUTPUT = ("budget_ms", "arch_id", "tokens", "arch", "latency_ms", "latency_bound_ms", "accuracy",
+          "predicted_accuracy", "satisfied")
 
 
 class GeneratorModel(mlflow.pyfunc.PythonModel):
-    """``predict(frame with budget_ms)`` → the best architecture per budget, zero-query (ranked by the
-    engine's predictor or evaluator), with its latency estimate and bound."""
+    """``predict(frame with budget_ms)`` → the best architecture per budget, with its latency estimate and
+    bound: the same answer as ``nag generate`` gives from the same engine file. A table platform's accuracy
+    column travels in the engine, so its candidates are ranked by their table accuracy (``accuracy``), as
+    the CLI does; a supernet platform's are ranked by prediction (``accuracy`` is null there)."""
 
     def load_context(self, context) -> None:
         from nag.serving.engine import Engine
@@ -41,15 +41,16 @@ class GeneratorModel(mlflow.pyfunc.PythonModel):
                                   f"(serve.max_budgets): split the request", INVALID_PARAMETER_VALUE)
         e = self.engine
         try:
-            choices, _ = e.choose(model_input["budget_ms"].tolist(), zero_query=True)
+            choices, _ = e.choose(model_input["budget_ms"].tolist())
         except NagError as exc:  # a budget below the cheapest network, not a number, ...
             raise MlflowException(str(exc), INVALID_PARAMETER_VALUE) from None
         rows = []
         for c in choices:
             d = e.describe(c)
-            rows.append({"budget_ms": c.budget, "arch_id": c.arch.arch_id, "tokens": json.dumps(d["tokens"]),
-                         "arch": json.dumps(d["arch"]), "latency_ms": d["latency_ms"],
-                         "latency_bound_ms": d["latency_bound_ms"],
+            acc = d["accuracy"] if e.accuracy is not None else None
+            rows.append({"budget_ms": c.budget, "arch_id": c.arch.arch_id, "tokens": d["tokens"],
+                         "arch": d["arch"], "latency_ms": d["latency_ms"],
+                         "latency_bound_ms": d["latency_bound_ms"], "accuracy": acc,
                          "predicted_accuracy": d["predicted_accuracy"],
                          "satisfied": bool(c.latency <= c.budget)})  # by the latency infer.feasibility names
         return pd.DataFrame(rows, columns=list(OUTPUT))

@@ -21,7 +21,15 @@ from mlflow import MlflowClient
 
 from flows import registry as reg
 from flows.subnets import register_subnets
-from flows.tracking import check_inputs, configure, log_pipeline, platform_files, provenance
+from flows.tracking import (
+    built_platforms,
+    check_inputs,
+    configure,
+    last_stage,
+    log_pipeline,
+    platform_files,
+    provenance,
+)
 from nag.errors import NagError
 
 HERE = Path(__file__).resolve().parent
@@ -39,12 +47,13 @@ def _requirements() -> list[str]:
 def _signature(kind: str):
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
+    from mlflow.types.schema import AnyType, Array
 
-    if kind == "generator":
+    if kind == "generator":  # typed JSON out: tokens a list of integers, arch an object (its space's fields)
         inputs = Schema([ColSpec("double", "budget_ms")])
-        out = [("budget_ms", "double"), ("arch_id", "string"), ("tokens", "string"), ("arch", "string"),
-               ("latency_ms", "double"), ("latency_bound_ms", "double"), ("predicted_accuracy", "double"),
-               ("satisfied", "boolean")]
+        out = [("budget_ms", "double"), ("arch_id", "string"), ("tokens", Array("long")), ("arch", AnyType()),
+               ("latency_ms", "double"), ("latency_bound_ms", "double"),
+               ("accuracy", "double"), ("predicted_accuracy", "double"), ("satisfied", "boolean")]
     else:
         inputs = Schema([ColSpec("string", "tokens"), ColSpec("double", "budget_ms")])
         out = [("arch_id", "string"), ("score", "double"), ("predicted_accuracy", "double"),
@@ -55,13 +64,21 @@ def _signature(kind: str):
 def log_engine_model(kind: str, engine: Path, max_budgets: int = 1000):
     """Log the ``kind`` (generator | evaluator) model of an engine file to the active run, from code; a call
     answers at most ``max_budgets`` rows (``serve.max_budgets``)."""
-    import nag
+    import pandas as pd
 
+    import nag
+    from nag.serving.engine import Engine
+
+    e = Engine.load(engine)  # an input example (a trained budget; a known architecture) documents the call
+    budget = float(e.budgets[len(e.budgets) // 2])
+    example = pd.DataFrame({"budget_ms": [budget]}) if kind == "generator" else pd.DataFrame(
+        {"tokens": [json.dumps([int(x) for x in e.known_tokens[0]])], "budget_ms": [budget]})
     return mlflow.pyfunc.log_model(name=kind, python_model=str(MODEL_CODE[kind]),
                                    artifacts={"engine": str(engine)},
                                    model_config={"max_budgets": int(max_budgets)},
                                    code_paths=[str(Path(nag.__file__).parent)],
-                                   pip_requirements=_requirements(), signature=_signature(kind))
+                                   pip_requirements=_requirements(), signature=_signature(kind),
+                                   input_example=example)
 
 
 def _subnet_requirements() -> list[str]:
@@ -73,7 +90,7 @@ def _subnet_requirements() -> list[str]:
 
 def _reference(root: Path, params, name: str):
     """The current pipeline's view of a platform: latency, and accuracy to judge answers by."""
-    from nag.checkpoint import load_evaluator
+    from nag.method.checkpoint import load_evaluator
     from nag.platforms import Feasibility, PlatformFiles, resolve
 
     plat_cfg = params.platform(name)
@@ -192,6 +209,12 @@ def register_supernet(root: Path, params, run_id: str, client: MlflowClient, pro
 def register_all(root: Path, params, only: list[str] | None = None) -> dict:
     """Log the pipeline run and register every (or the ``only``) platform's models, under the lock."""
     root = root.resolve()
+    if not only:  # every platform that is built; a note names the others
+        only = built_platforms(root, params)
+        rest = [p for p in params.platforms if p.name not in only]
+        if rest:
+            print(f"note: not built yet, so not registered: {', '.join(p.name for p in rest)} "
+                  f"(`dvc repro {' '.join(last_stage(p) for p in rest)}` builds them)")
     check_inputs(root, params, only)
     (root / "mlruns").mkdir(exist_ok=True)
     lock = FileLock(str(root / "mlruns/registry.lock"), timeout=params.registry.lock_timeout_s)

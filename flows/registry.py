@@ -55,7 +55,7 @@ class GateResult:
 def judge(answer: pd.DataFrame, platform, accuracy_of) -> GateResult:
     """Judge a generator's answer by the reference ``platform`` latency and ``accuracy_of(archs)``."""
     space = platform.space
-    archs = [space.from_tokens(json.loads(t)) for t in answer["tokens"]]
+    archs = [space.from_tokens(json.loads(t) if isinstance(t, str) else list(t)) for t in answer["tokens"]]
     lat = platform.latency(archs)
     acc = accuracy_of(archs)
     rows = [{"budget_ms": float(b), "arch_id": a.arch_id, "latency_ms": float(lt), "accuracy": float(ac),
@@ -89,7 +89,7 @@ def decide(challenger: GateResult, champion: GateResult | None, tolerance_pp: fl
 def stale_table(root: Path, name: str, plat_cfg, max_drift: float) -> str | None:
     """Why a local platform's latency table may not be promoted from (None: it may)."""
     from nag.latency.drift import latest_record, stale_message
-    from nag.layout import PlatformLayout
+    from nag.platforms.layout import PlatformLayout
 
     if plat_cfg.kind != "local":
         return None

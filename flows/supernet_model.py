@@ -1,4 +1,5 @@
-"""``nag-supernet`` as an MLflow pyfunc: the checkpoint plus what fixes its space.
+"""``nag-supernet`` as an MLflow model from code (no pickle: this file is the model, ``nag`` travels as code):
+the checkpoint plus what fixes its space.
 
 ``predict`` takes architectures in the OFA notation (columns ``ks``, ``e``, ``d``: space-separated
 lists, as in imported measurement files) and returns each extracted subnet's arch_id, MAdds and
@@ -13,8 +14,6 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-
-from flows.models import write_bundle_config
 
 
 class SupernetModel(mlflow.pyfunc.PythonModel):
@@ -42,18 +41,31 @@ class SupernetModel(mlflow.pyfunc.PythonModel):
 
 
 def log_supernet(root: Path, params, run_id: str, requirements: list[str]):
-    """Log ``models/supernet.pt`` as a pyfunc model in run ``run_id``; returns the ModelInfo."""
+    """Log ``models/supernet.pt`` as a pyfunc model (from this file's code) in run ``run_id``; returns the
+    ModelInfo."""
     import json
 
+    import nag
+    from flows.models import write_bundle_config
+    from nag.spaces import MBV3Space
+    from nag.supernet.data import make_macro
+
     meta = json.loads((root / "data/prepared/meta.json").read_text())
+    n = MBV3Space(make_macro(params.supernet, meta)).num_stages
+    smallest = {"ks": " ".join(["3"] * 4 * n), "e": " ".join(["3"] * 4 * n), "d": " ".join(["2"] * n)}
     with tempfile.TemporaryDirectory() as tmp, mlflow.start_run(run_id=run_id):
         write_bundle_config(Path(tmp) / "bundle.json", params, "", meta)
         return mlflow.pyfunc.log_model(
             name="supernet",
-            python_model=SupernetModel(),
+            python_model=str(Path(__file__).resolve()),
             artifacts={
                 "supernet": str(root / "models/supernet.pt"),
                 "bundle": str(Path(tmp) / "bundle.json"),
             },
+            code_paths=[str(Path(nag.__file__).parent)],
             pip_requirements=requirements,
+            input_example=pd.DataFrame([smallest]),
         )
+
+
+mlflow.models.set_model(SupernetModel())

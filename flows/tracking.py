@@ -59,9 +59,9 @@ def configure(root: Path) -> MlflowClient:
 
 
 def platform_files(root: Path, p) -> dict[str, Path]:
-    """What one platform's stages wrote (:class:`nag.layout.PlatformLayout`: the dvc.yaml paths); ``p`` a
-    :class:`nag.config.PlatformConfig` (supernet-backed ones also have finetuned subnets)."""
-    from nag.layout import PlatformLayout
+    """What one platform's stages wrote (the dvc.yaml paths: :class:`nag.platforms.layout.PlatformLayout`);
+    ``p`` a :class:`nag.config.PlatformConfig` (supernet-backed ones also have finetuned subnets)."""
+    from nag.platforms.layout import PlatformLayout
 
     lay = PlatformLayout.of(p.name, root)
     files = {"latency": lay.latency, "latency_model": lay.latency_model, "dataset": lay.dataset,
@@ -79,17 +79,41 @@ def selected(params, only: list[str] | None) -> list:
     return [p for p in params.platforms if not only or p.name in only]
 
 
-def check_inputs(root: Path, params, only: list[str] | None = None) -> None:
-    """Refuse to start when any stage output is missing (nothing logged, nothing registered)."""
+def _missing(root: Path, params, only: list[str] | None) -> list[str]:
     need = [root / "dvc.lock"]
     if any(p.group == "supernet_platforms" for p in selected(params, only)):  # the mbv3 chain ran
         need += [root / f"reports/metrics/{m}.json" for m in SHARED_METRICS]
     for p in selected(params, only):
         need += list(platform_files(root, p).values())
-    missing = [str(f.relative_to(root)) for f in need if not f.is_file()]
+    return [str(f.relative_to(root)) for f in need if not f.is_file()]
+
+
+def last_stage(p) -> str:
+    """The stage that completes a platform's chain (what `dvc repro` needs to build it all)."""
+    return f"{'finetune' if p.group == 'supernet_platforms' else 'frontier'}@{p.name}"
+
+
+def built_platforms(root: Path, params) -> list[str]:
+    """The platforms whose every pipeline output is in place (what `python -m flows.register` registers when
+    no platform is named); refuses, naming what to run, when there is none."""
+    built = [p.name for p in params.platforms if not _missing(root, params, [p.name])]
+    if not built:
+        first = params.platforms[0]
+        raise MissingArtifactError(
+            f"no platform of {', '.join(p.name for p in params.platforms)} is built yet; build one first, "
+            f"e.g. `dvc repro {last_stage(first)}` (all of them: `dvc repro`), then rerun")
+    return built
+
+
+def check_inputs(root: Path, params, only: list[str] | None = None) -> None:
+    """Refuse to start when any stage output is missing (nothing logged, nothing registered)."""
+    missing = _missing(root, params, only)
     if missing:
+        built = [p.name for p in params.platforms if not _missing(root, params, [p.name])]
+        todo = " ".join(last_stage(p) for p in selected(params, only) if p.name not in built)
+        hint = f"; or register what is built: {' '.join(f'-p {b}' for b in built)}" if built else ""
         raise MissingArtifactError(f"missing pipeline output(s): {', '.join(missing[:6])}"
-                                   f"{' …' if len(missing) > 6 else ''}; run `dvc repro` first")
+                                   f"{' …' if len(missing) > 6 else ''}; run `dvc repro {todo}` first{hint}")
 
 
 def flatten(obj, prefix: str = "") -> dict[str, float]:

@@ -259,7 +259,7 @@ def expected_ids(cfg, plat, prepared: Path, archs: Path) -> tuple[list[str], pd.
         from nag.data.benchmarks import load_nb201
 
         if plat.kind == "imported":  # an NB201 device: the table's cells, and its own measurement file
-            from nag.fewshot.table_device import read_nb201_measurements
+            from nag.platforms.table_device import read_nb201_measurements
 
             return [a.arch_id for a in load_nb201(plat.table).archs], read_nb201_measurements(plat.file)
         return [a.arch_id for a in load_nb201(plat.file).archs], None

@@ -1,7 +1,7 @@
 """The ``nag`` command: one subcommand per pipeline stage (:mod:`nag.cli.stages`) and the user's commands
 (:mod:`nag.cli.user`). Paths come from the command line (dvc.yaml writes them once; defaults:
-:mod:`nag.layout`), settings from params.yaml, parsed once into :mod:`nag.config` dataclasses. Imports are
-lazy: a command loads only what it runs."""
+:mod:`nag.platforms.layout`), settings from params.yaml, parsed once into :mod:`nag.config` dataclasses.
+Imports are lazy: a command loads only what it runs. The top layer: may import every package."""
 
 from __future__ import annotations
 

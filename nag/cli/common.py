@@ -12,7 +12,7 @@ from typing import NoReturn
 import typer
 
 from nag.errors import NagError
-from nag.layout import ARCHS, PREPARED, PlatformLayout
+from nag.platforms.layout import ARCHS, PREPARED, PlatformLayout
 
 PARAMS = typer.Option(Path("params.yaml"), "--params", help="params file to read")
 PLATFORM = typer.Option(..., "--platform", "-p", help="platform name from the params file")
@@ -73,9 +73,9 @@ def user_errors(*extra: type[Exception]):
 def platform(params_path: Path, name: str, prepared: Path = PREPARED, latency: Path | None = None,
              model: Path | None = None, archs: Path = ARCHS, accuracy: Path | None = None,
              validation: Path | None = None):
-    """(params, the resolved platform); its artifacts default to :class:`nag.layout.PlatformLayout`."""
-    from nag.layout import ACCURACY
+    """(params, the resolved platform); artifacts default to ``nag.platforms.layout``'s."""
     from nag.platforms import Feasibility, PlatformFiles, resolve
+    from nag.platforms.layout import ACCURACY
 
     params = read_params(params_path)
     lay = PlatformLayout.of(name)

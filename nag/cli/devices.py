@@ -20,7 +20,7 @@ def _picks_and_near_picks(name: str, imported: bool) -> list:
     import json
     from dataclasses import replace
 
-    from nag.layout import PlatformLayout
+    from nag.platforms.layout import PlatformLayout
     from nag.serving.engine import Engine
 
     lay = PlatformLayout.of(name)
@@ -42,10 +42,10 @@ def _nb201_plan(cfg, n: int, seed: int, nxt: int = 0) -> tuple[list[dict], list[
     accuracy column ``metric``)."""
     import numpy as np
 
-    from nag.bench_fewshot import reference_matrix
+    from nag.bench.fewshot import reference_matrix
     from nag.fewshot.plan import frontier_plan
-    from nag.fewshot.table_device import read_nb201_measurements
-    from nag.platforms import _table
+    from nag.platforms.kinds import _table
+    from nag.platforms.table_device import read_nb201_measurements
     from nag.spaces.nb201 import NB201Space
 
     space = NB201Space()
@@ -79,15 +79,15 @@ def _mbv3_plan(params, name: str, n: int, seed: int, nxt: int = 0) -> tuple[list
     import numpy as np
     import pandas as pd
 
-    from nag.fewshot.mbv3_device import (
+    from nag.fewshot.plan import frontier_plan
+    from nag.latency.predictor import device_features, imagenet_space, read_measurements
+    from nag.platforms.layout import ACCURACY, ARCHS, PREPARED
+    from nag.platforms.mbv3_device import (
         REFERENCE_TABLE,
         reference_log_latency,
         reference_predictors,
         reference_resolution,
     )
-    from nag.fewshot.plan import frontier_plan
-    from nag.latency.predictor import device_features, imagenet_space, read_measurements
-    from nag.layout import ACCURACY, ARCHS, PREPARED
     from nag.supernet.archs import load_archs
     from nag.supernet.data import make_space
 
@@ -208,13 +208,13 @@ def register(app: typer.Typer, benchmark_app: typer.Typer) -> None:
     ) -> None:
         """A device known from N measurements: transfer latency model figures and NAG on its true latency."""
         from nag.atomic import write_json
-        from nag.bench_fewshot import run_fewshot_benchmark
+        from nag.bench.fewshot import run_fewshot_benchmark
 
         try:
             with user_errors(KeyError):
                 cfg = read_params(params)
                 if space == "mbv3":
-                    from nag.bench_fewshot import run_fewshot_mbv3
+                    from nag.bench.fewshot import run_fewshot_mbv3
 
                     if reference != BENCH:  # the OFA table's own other columns are its references
                         raise ValueError(f"--reference {reference}: with --space mbv3 the references are the "

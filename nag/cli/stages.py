@@ -1,5 +1,5 @@
 """The pipeline's stage commands: ``nag <stage>`` runs ``nag/stages/<stage>.py`` (dvc.yaml calls them with
-every path spelled out; the defaults are :mod:`nag.layout`'s)."""
+every path spelled out; the defaults are :mod:`nag.platforms.layout`'s)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from nag.cli.common import (
     run_stage,
     user_errors,
 )
-from nag.layout import ACCURACY, ARCHS, SUPERNET, PlatformLayout
+from nag.platforms.layout import ACCURACY, ARCHS, SUPERNET, PlatformLayout
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,7 @@ from nag.cli.common import (
     user_errors,
 )
 from nag.errors import BudgetError
-from nag.layout import SUPERNET, PlatformLayout
+from nag.platforms.layout import SUPERNET, PlatformLayout
 
 benchmark_app = typer.Typer(help="Judge the method on real benchmark tables.", no_args_is_help=True)
 
@@ -92,7 +92,7 @@ def register(app: typer.Typer) -> None:
                                  f"{params}): split the call")
             g = None if custom else _engine(params, name, lay)
             if g is None:  # other files than the pipeline's, or its engine is missing or stale
-                from nag.generated import Generated
+                from nag.serving.generated import Generated
 
                 cfg, plat = platform(params, name, prepared, latency, latency_model)
                 g = Generated(cfg, plat, evaluator or lay.evaluator, generator or lay.generator)
@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         params: Path = PARAMS,
     ) -> None:
         """Generate the architecture for BUDGET, extract its weights, (finetune), write ONNX + model card."""
-        from nag.subnets import run_export
+        from nag.delivery.subnets import run_export
 
         lay = PlatformLayout.of(name)
         with user_errors(FloatingPointError):
@@ -141,9 +141,9 @@ def register(app: typer.Typer) -> None:
         params: Path = PARAMS,
     ) -> None:
         """Time a local platform's drift probes now vs in its latency table; exit 1 if the table is stale."""
-        from nag.delivery import time_beside_probes
+        from nag.delivery.check import time_beside_probes
+        from nag.delivery.subnets import record_drift
         from nag.latency.drift import stale_message
-        from nag.subnets import record_drift
 
         with user_errors():
             cfg, plat = platform(params, name, prepared, latency, latency_model)
@@ -171,10 +171,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train on an M-sample of NAS-Bench-201 and judge against the oracle on the whole table."""
         from nag.atomic import write_json
-        from nag.bench_nb201 import run_nb201_benchmark
+        from nag.bench.nb201 import run_nb201_benchmark
         from nag.config import PlatformConfig
+        from nag.method.plots import plot_benchmark
         from nag.platforms import resolve
-        from nag.plots import plot_benchmark
 
         try:
             with user_errors():

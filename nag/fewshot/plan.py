@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from nag.fewshot.transfer import TransferError, measurement_plan
-from nag.pareto import pareto_mask
+from nag.method.pareto import pareto_mask
 
 FRONT_SHARE = 0.7  # of a plan, the networks on the reference devices' fronts (the rest: the spread)
 

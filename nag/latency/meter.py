@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from nag.supernet.threads import torch_threads
+
 RUNTIMES = ("cpu-torch", "cpu-onnxruntime")
 
 
@@ -37,16 +39,6 @@ class MeterSettings:
     repeats: int = 20
     rounds: int = 5
     threads: int = 1
-
-
-@contextmanager
-def torch_threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @contextmanager
@@ -104,7 +96,7 @@ def _runner(
     x = torch.randn(*shape)
     if runtime == "cpu-torch":
         return lambda: model(x)
-    # an already exported model (nag.export.OnnxModule) is timed through its own session
+    # an already exported model (nag.delivery.export.OnnxModule) is timed through its own session
     session = getattr(model, "session", None) or ort_session(onnx_bytes(model, x), threads)
     feed = {"input": x.numpy()}
     return lambda: session.run(None, feed)

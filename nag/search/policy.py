@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from nag.config import GeneratorConfig
-from nag.generator import Generator
+from nag.method.generator import Generator
 from nag.search.problem import SearchProblem
 from nag.spaces.base import Arch, SearchSpace
 

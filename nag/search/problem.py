@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nag.archdata import ArchDataset, QueryCounter
+from nag.method.archdata import ArchDataset, QueryCounter
 from nag.spaces.base import Arch, SearchSpace
 
 

@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from nag.acc_predictor import fit_accuracy_predictor
-from nag.archdata import ArchDataset
-from nag.budget import make_budgets
 from nag.config import DatasetConfig, Params
-from nag.evaluator import train_evaluator
-from nag.generator import train_generator
-from nag.infer import generate_many, predictor_score
+from nag.method.acc_predictor import fit_accuracy_predictor
+from nag.method.archdata import ArchDataset
+from nag.method.budget import make_budgets
+from nag.method.evaluator import train_evaluator
+from nag.method.generator import train_generator
+from nag.method.infer import generate_many, predictor_score
 from nag.search import policy
 from nag.search.evolution import evolution, random_search
 from nag.search.nsga import nsga2

@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-from nag.checkpoint import load_evaluator, load_generator
 from nag.config import Params
-from nag.infer import evaluator_score
-from nag.platforms import Platform
-from nag.serving.engine import Engine, fingerprint
-from nag.serving.sampler import Sampler
-from nag.serving.tokens import (
+from nag.method.checkpoint import load_evaluator, load_generator
+from nag.method.infer import evaluator_score
+from nag.method.sampler import Sampler
+from nag.method.tokens import (
     CellScore,
     CellValues,
     DeviceLatency,
@@ -23,6 +21,8 @@ from nag.serving.tokens import (
     TableOrModel,
     TokenFn,
 )
+from nag.platforms import Platform
+from nag.serving.engine import Engine, fingerprint
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MBV3Space
 

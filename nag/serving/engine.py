@@ -23,9 +23,9 @@ import numpy as np
 
 from nag.artifacts import ArtifactError, dump_object, load_object
 from nag.errors import NagError
-from nag.infer import Choice, generate_many
-from nag.serving.sampler import Sampler
-from nag.serving.tokens import CellValues, TokenFn
+from nag.method.infer import Choice, generate_many
+from nag.method.sampler import Sampler
+from nag.method.tokens import CellValues, TokenFn
 from nag.spaces.base import Arch, SearchSpace
 
 FORMAT = 5  # 4: gate-major sampler arrays, pickled; 5: the same, as skops (no pickle)
@@ -60,7 +60,7 @@ def stale_sources(engine: "Engine", paths: dict[str, Path]) -> list[str]:
 
 class _Counter:
     """Accuracy queries of a table, counting the distinct cells read (the known ones are paid): what
-    :class:`nag.archdata.QueryCounter` does by arch_id, by cell index instead, so a call does not hash the
+    ``method.archdata.QueryCounter`` does by arch_id, by cell index instead, so a call does not hash the
     dataset's thousand known architectures first."""
 
     def __init__(self, oracle: CellValues, paid: np.ndarray) -> None:
@@ -107,7 +107,7 @@ class Engine:
     cheapest_arch: str
     feasibility: dict  # {"mode", "confidence"}
     accuracy: CellValues | None = None  # a table's accuracy: the counted queries of the querying mode
-    evaluator: Any = None  # R(α | B) (nag.serving.tokens.MLPScore), whatever ranks
+    evaluator: Any = None  # R(α | B) (nag.method.tokens.MLPScore), whatever ranks
     fingerprint: str = ""
     meta: dict = field(default_factory=dict)
 

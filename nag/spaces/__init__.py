@@ -1,4 +1,8 @@
-"""Search spaces: the contract (:mod:`nag.spaces.base`) and its two implementations."""
+"""Search spaces: the contract (:mod:`nag.spaces.base`) and its implementations (``nb201``, ``mbv3``).
+
+Each is small typed code with a docstring example; a new space implements ``SearchSpace``.
+May import ``nag.errors`` only: every other package builds on it.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """One module per DVC stage of the product pipeline (dvc.yaml), each named as its stage and its ``nag``
 subcommand, each with one ``run(...)`` that takes its settings and paths and returns its metrics dict.
+May import every package but ``cli`` and ``bench``.
 
 ==================  ===========================  ==============================
 stage               command                      module

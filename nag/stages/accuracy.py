@@ -9,7 +9,6 @@ predictor can reach.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict
@@ -21,30 +20,15 @@ import pyarrow.parquet as pq
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
-from nag.acc_predictor import fit_accuracy_predictor
-from nag.archdata import DataError
 from nag.atomic import write_json, write_with
 from nag.config import AccuracyConfig
+from nag.method.acc_predictor import fit_accuracy_predictor
+from nag.method.archdata import DataError
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
 from nag.supernet.checkpoint import load_supernet
 from nag.supernet.data import load_images
-from nag.supernet.evaluate import measure, noise_report, rank_corr
-
-
-def _file_hash(path: str | Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:16]
-
-
-def measurement_key(supernet_path: str | Path, cfg: AccuracyConfig) -> str:
-    """What a supernet measurement depends on: the supernet's bytes, the images and the calibration
-    batch (work files made under another key are not reused)."""
-    return json.dumps({"supernet": _file_hash(supernet_path), "val_images": cfg.val_images,
-                       "calib_images": cfg.calib_images, "seed": cfg.seed}, sort_keys=True)
+from nag.supernet.evaluate import measure, measurement_key, noise_report, rank_corr
 
 
 def _load_work(path: Path, key: str) -> dict:

@@ -1,9 +1,9 @@
 """The ``finetune@<p>`` stage (supernet-backed platforms): for each budget (``finetune.budgets`` of the K
-trained ones from frontier@, evenly spaced, plus ``finetune_budgets_ms``) the chosen architecture is
-checked to fit when measured (local platforms:
-:mod:`nag.delivery`, falling back to another pick if not), extracted from the supernet, evaluated, finetuned,
-evaluated again, exported to ONNX (checked against torch) and, on a local platform, timed again beside the
-drift probes: that second measurement decides ``within_budget``.
+trained ones from frontier@, evenly spaced, plus ``finetune_budgets_ms``) the chosen architecture is checked
+to fit when measured (local platforms: :mod:`nag.delivery.check`, falling back to another pick if not),
+extracted from the supernet, evaluated, finetuned, evaluated again, exported to ONNX (checked against torch)
+and, on a local platform, timed again beside the drift probes: that second measurement decides
+``within_budget``.
 Budgets sharing an architecture share its model; finished models wait in a work folder (resume)."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from nag.config import Params
-from nag.delivery import fit_budgets, measure_delivered
-from nag.export import provenance
-from nag.generated import Generated
+from nag.delivery.check import fit_budgets, measure_delivered
+from nag.delivery.export import provenance
+from nag.delivery.report import write_report
+from nag.delivery.subnets import SubnetSource, card_for, export_all, subnets_for
 from nag.latency.drift import drift_record
 from nag.platforms import Platform
-from nag.subnets import SubnetSource, card_for, export_all, subnets_for
-from nag.subnets_report import write_report
+from nag.serving.generated import Generated
 
 
 def trained_rows(frontier: dict, n: int) -> list[dict]:

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nag.archdata import ArchDataset
 from nag.atomic import write_with
 from nag.config import Params
-from nag.generated import Generated
+from nag.method.archdata import ArchDataset
 from nag.platforms import Platform
+from nag.serving.generated import Generated
 
 
 def run(params: Params, platform: Platform, evaluator_path: str | Path, generator_path: str | Path,
@@ -24,7 +24,7 @@ def run(params: Params, platform: Platform, evaluator_path: str | Path, generato
     """The frontier: choices at the K trained budgets and at the midpoints between them, plus plots; the
     engine that made them is saved to ``engine_path`` with the content hashes of the files it was built
     from (the checkpoints and ``sources``: the latency table and model), by which staleness is judged."""
-    from nag.plots import plot_frontier, plot_latency_histograms
+    from nag.method.plots import plot_frontier, plot_latency_histograms
     from nag.serving.engine import source_hashes
 
     g = Generated(params, platform, evaluator_path, generator_path)

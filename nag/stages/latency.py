@@ -6,7 +6,7 @@
   all of it timed beside the drift probes and restated on one machine state (:mod:`nag.latency.normalise`).
 * ``imported`` — a predictor fitted on the device's measurement file, at the platform's resolution
   (rows the file measured at that resolution: ``measured``; the rest: ``predicted``); under
-  :data:`nag.fewshot.mbv3_device.OWN_ROWS` rows, latency transferred from the OFA reference table's devices.
+  :data:`nag.platforms.mbv3_device.OWN_ROWS` rows, latency transferred from the OFA reference table's devices.
 
 Output columns: ``arch_id, latency_ms, source, spread`` (spread: IQR / median of the measurement, the
 propagated IQR of the LUT entries for LUT rows, NaN where unknown).
@@ -28,7 +28,6 @@ import pandas as pd
 from nag.atomic import write_with
 from nag.config import ConfigError, LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_nb201
-from nag.fewshot.mbv3_device import OWN_ROWS, REFERENCE_TABLE, fit_transfer_predictor
 from nag.latency.bound import ErrorModel, log_residuals
 from nag.latency.drift import choose_probes, probe_set
 from nag.latency.lut import build_lut, check_lut, lut_sums
@@ -43,7 +42,8 @@ from nag.latency.predictor import (
     predict_latency,
     read_measurements,
 )
-from nag.plots import plot_latency
+from nag.method.plots import plot_latency
+from nag.platforms.mbv3_device import OWN_ROWS, REFERENCE_TABLE, fit_transfer_predictor
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.archs import load_archs
 from nag.supernet.static import arch_madds, build_static

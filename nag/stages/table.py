@@ -2,7 +2,7 @@
 table alone — its latency column for every cell (with the table's latency model: nothing outside the table
 is feasible) and the seeded M-sample architecture dataset (cells that see their input only). An imported
 NAS-Bench-201 device's latency is its own measurements and, for every other cell, the transfer model's
-prediction from the table's devices (:mod:`nag.fewshot.table_device`); its dataset is judged by the bound.
+prediction from the table's devices (:mod:`nag.platforms.table_device`); its dataset is judged by the bound.
 No supernet, nothing measured here; validate@ then checks the latency before train_evaluator@ uses it.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from nag.config import Params, PlatformConfig
-from nag.layout import PREPARED
 from nag.platforms import Feasibility, PlatformFiles, resolve
+from nag.platforms.layout import PREPARED
 from nag.stages import latency
 
 
@@ -40,9 +40,9 @@ def _imported(plat: PlatformConfig, params: Params, latency_out, model_out, plot
 
     from nag.atomic import write_with
     from nag.data.benchmarks import load_nb201
-    from nag.fewshot.table_device import fit_table_device, read_nb201_measurements
     from nag.latency.model import LatencyModel
-    from nag.plots import plot_latency
+    from nag.method.plots import plot_latency
+    from nag.platforms.table_device import fit_table_device, read_nb201_measurements
 
     m = read_nb201_measurements(plat.file)
     cfg = params.latency

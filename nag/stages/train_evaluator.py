@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nag.acc_predictor import fit_accuracy_predictor
-from nag.archdata import ArchDataset
-from nag.budget import make_budgets
-from nag.checkpoint import save_evaluator
 from nag.config import Params
-from nag.evaluator import train_evaluator
+from nag.method.acc_predictor import fit_accuracy_predictor
+from nag.method.archdata import ArchDataset
+from nag.method.budget import make_budgets
+from nag.method.checkpoint import save_evaluator
+from nag.method.evaluator import train_evaluator
 from nag.platforms import Platform, check_validated
 
 

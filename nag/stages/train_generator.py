@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nag.checkpoint import load_evaluator, save_generator
 from nag.config import Params
-from nag.generator import train_generator
+from nag.method.checkpoint import load_evaluator, save_generator
+from nag.method.generator import train_generator
 from nag.platforms import Platform
 
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nag.archdata import DataError
 from nag.atomic import write_with
+from nag.method.archdata import DataError
 from nag.spaces.base import Arch, ArchError
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.static import arch_madds, arch_params

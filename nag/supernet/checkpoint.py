@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from nag.checkpoint import FORMAT, CheckpointError, load_object, save_object
+from nag.method.checkpoint import FORMAT, CheckpointError, load_object, save_object
 from nag.spaces.mbv3 import MBV3Space
 from nag.supernet.supernet import Supernet
 

@@ -7,11 +7,16 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
 from scipy.stats import kendalltau, spearmanr
 from torch import nn
 
+from nag.config import AccuracyConfig
 from nag.spaces.base import Arch
 from nag.supernet.data import Images
 from nag.supernet.supernet import Supernet, recalibrate_bn
@@ -84,3 +89,18 @@ def noise_report(first: np.ndarray, second: np.ndarray) -> dict:
         "kendall_tau": rank_corr(kendalltau, first, second),
         "spearman": rank_corr(spearmanr, first, second),
     }
+
+
+def _file_hash(path: str | Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def measurement_key(supernet_path: str | Path, cfg: AccuracyConfig) -> str:
+    """What a supernet measurement depends on: the supernet's bytes, the images and the calibration
+    batch (work files made under another key are not reused)."""
+    return json.dumps({"supernet": _file_hash(supernet_path), "val_images": cfg.val_images,
+                       "calib_images": cfg.calib_images, "seed": cfg.seed}, sort_keys=True)

@@ -18,11 +18,11 @@ from torch import nn
 from tqdm import tqdm
 
 from nag.config import ConfigError, FinetuneConfig
-from nag.latency.meter import torch_threads
 from nag.spaces.base import Arch
 from nag.supernet.data import Images
 from nag.supernet.static import StaticNet
 from nag.supernet.supernet import Supernet, recalibrate_bn
+from nag.supernet.threads import torch_threads
 
 
 def subnet_from_supernet(supernet: Supernet, arch: Arch, calib: Images) -> StaticNet:

@@ -29,9 +29,8 @@ from nag.atomic import write_json
 from nag.config import AccuracyConfig
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import MBV3Space
-from nag.stages.accuracy import measurement_key
 from nag.supernet.data import Images, load_images
-from nag.supernet.evaluate import measure
+from nag.supernet.evaluate import measure, measurement_key
 
 
 @dataclass

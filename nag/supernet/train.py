@@ -27,8 +27,8 @@ import torch.distributed as torch_dist
 from torch import nn
 from tqdm import tqdm
 
-from nag.checkpoint import CheckpointError, load_object
 from nag.config import ConfigError, PhaseConfig, SupernetConfig
+from nag.method.checkpoint import CheckpointError, load_object
 from nag.spaces.mbv3 import DEPTHS, EXPANDS, KERNELS, MBV3Space
 from nag.supernet.checkpoint import check_supernet_meta, save_supernet
 from nag.supernet.data import Images, load_images

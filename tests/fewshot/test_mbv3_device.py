@@ -12,10 +12,10 @@ from scipy.stats import spearmanr
 
 from nag.config import LatencyConfig, PlatformConfig
 from nag.data.benchmarks import load_ofa_latency
-from nag.fewshot.mbv3_device import fit_transfer_predictor, reference_log_latency, reference_predictors
 from nag.fewshot.transfer import TransferError, measurement_plan
 from nag.latency.model import LatencyModel
 from nag.latency.predictor import device_features, imagenet_space
+from nag.platforms.mbv3_device import fit_transfer_predictor, reference_log_latency, reference_predictors
 from nag.spaces import MBV3Macro, MBV3Space
 from nag.stages.latency import run as run_latency
 from nag.stages.sample_archs import run as run_sample_archs

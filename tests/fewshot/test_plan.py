@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from conftest import BENCH
 
-from nag.bench_fewshot import fit_device
-from nag.bench_nb201 import EVAL_PCT
-from nag.budget import make_budgets
+from nag.bench.fewshot import fit_device
+from nag.bench.nb201 import EVAL_PCT
 from nag.data.benchmarks import load_nb201
 from nag.fewshot.plan import FRONT_SHARE, front_counts, frontier_plan
 from nag.fewshot.transfer import TransferError, measurement_plan, references_for
-from nag.pareto import best_under_budget
+from nag.method.budget import make_budgets
+from nag.method.pareto import best_under_budget
 from nag.spaces.nb201 import NB201Space
 
 

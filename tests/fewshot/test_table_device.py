@@ -9,12 +9,12 @@ import pytest
 from conftest import BENCH
 
 from flows.devices import DeviceError, add_device, append_measurements
-from nag.bench_fewshot import run_fewshot_mbv3
+from nag.bench.fewshot import run_fewshot_mbv3
 from nag.config import ConfigError, load_params
 from nag.data.benchmarks import load_nb201
-from nag.fewshot.table_device import fit_table_device, read_nb201_measurements
 from nag.fewshot.transfer import measurement_plan
 from nag.latency.predictor import MeasurementError
+from nag.platforms.table_device import fit_table_device, read_nb201_measurements
 from nag.spaces.nb201 import NB201Space
 
 TABLE = BENCH / "nb201.csv"

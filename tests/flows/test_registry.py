@@ -249,5 +249,21 @@ def test_register_cli_missing_artifact(tmp_path):
         text=True,
         timeout=300,
     )
-    assert res.returncode == 2 and "missing pipeline output" in res.stderr and "dvc repro" in res.stderr
+    assert res.returncode == 2 and "is built yet" in res.stderr and f"dvc repro frontier@{P}" in res.stderr
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_register_without_platforms_takes_what_is_built(root, tmp_path):
+    """A newcomer's quick start builds one platform of several: registering names what is built (and how to
+    build the rest) instead of failing on the others' outputs."""
+    from flows.tracking import MissingArtifactError, built_platforms, check_inputs
+
+    table = BENCH / "nb201.csv"
+    other = f"  other-a50: {{kind: benchmark, file: {table}, device: samsung_a50, metric: acc_cifar10}}\n"
+    text = (root / "params.yaml").read_text() + other
+    (tmp_path / "params.yaml").write_text(text)
+    params = load_params(tmp_path / "params.yaml")
+    assert built_platforms(root, params) == [P]
+    with pytest.raises(MissingArtifactError) as err:
+        check_inputs(root, params, None)
+    assert "dvc repro frontier@other-a50" in str(err.value) and f"-p {P}" in str(err.value)

@@ -70,12 +70,11 @@ def test_model_loads_in_a_venv_with_only_its_requirements(registered, venv):
             f"print(m.predict(pd.DataFrame({{'budget_ms': [{budget!r}]}})).to_json(orient='records'))")
     out = run(venv.parent, str(venv / "bin/python"), "-c", code, env={**env, "PYTHONPATH": ""}).stdout
     row = json.loads(out.strip().splitlines()[-1])[0]
-    assert row["latency_bound_ms"] <= budget and json.loads(row["arch"])["arch_str"].startswith("|")
+    assert row["latency_bound_ms"] <= budget and row["arch"]["arch_str"].startswith("|")
     assert row["satisfied"] is True
-    # the same answer as the project's own CLI gives from the same engine
-    cli = run(root, "nag", "generate", "-p", P, "-b", str(budget), "--zero-query", "--json").stdout
-    cli = json.loads(cli)
-    assert cli[0]["arch_id"] == row["arch_id"]
+    # one answer per budget: the same pick, and the same table accuracy, as the project's own CLI gives
+    cli = json.loads(run(root, "nag", "generate", "-p", P, "-b", str(budget), "--json").stdout)
+    assert (cli[0]["arch_id"], cli[0]["accuracy"]) == (row["arch_id"], row["accuracy"])
 
 
 def test_rest_endpoint_from_the_venv(registered, venv):
@@ -94,11 +93,19 @@ def test_rest_endpoint_from_the_venv(registered, venv):
         status, out = post(f"{url}/invocations", json.dumps(one).encode())
         assert status == 200, out
         row = out["predictions"][0]
-        assert row["latency_bound_ms"] <= budgets[0] and row["arch"] and row["predicted_accuracy"] > 10
+        assert row["latency_bound_ms"] <= budgets[0] and row["predicted_accuracy"] > 10
+        # typed JSON: tokens a list of integers, arch an object
+        assert isinstance(row["arch"], dict) and row["arch"]["arch_str"].startswith("|")
+        assert isinstance(row["tokens"], list) and all(isinstance(x, int) for x in row["tokens"])
         status, out = post(f"{url}/invocations",
                            json.dumps({"dataframe_records": [{"budget_ms": b} for b in budgets]}).encode())
         assert status == 200 and [r["budget_ms"] for r in out["predictions"]] == budgets
         assert all(r["latency_bound_ms"] <= r["budget_ms"] for r in out["predictions"])
+        # one answer per budget: the REST endpoint and `nag generate` pick the same architectures
+        flags = [a for b in budgets for a in ("-b", str(b))]
+        cli = json.loads(run(root, "nag", "generate", "-p", P, *flags, "--json").stdout)
+        assert [(r["arch_id"], r["accuracy"]) for r in out["predictions"]] == \
+            [(r["arch_id"], r["accuracy"]) for r in cli]
         status, out = post(f"{url}/invocations", json.dumps({"dataframe_records": [{"budget_ms": 1e-4}]})
                            .encode())
         assert 400 <= status < 500 and "below the cheapest architecture" in out["message"], out

@@ -131,8 +131,8 @@ def aged(path: Path) -> Path:
 def planned_mbv3_rows(root, plan_args, out, column="titan_xp_32"):
     """A plan from `nag measure-plan` on the mbv3 space, its latency filled in by the OFA table's
     predictor of a real GPU column (the project's cached reference predictors: what latency@ loads too)."""
-    from nag.fewshot.mbv3_device import reference_log_latency, reference_predictors
     from nag.latency.predictor import device_features, imagenet_space
+    from nag.platforms.mbv3_device import reference_log_latency, reference_predictors
 
     res = subprocess.run(["nag", "measure-plan", *plan_args, "--out", str(out)], cwd=root,
                          capture_output=True, text=True)

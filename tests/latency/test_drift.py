@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from nag.config import LatencyConfig, Params, PlatformConfig
-from nag.delivery import DeliveryError, fit_budgets, time_beside_probes
+from nag.delivery.check import DeliveryError, fit_budgets, time_beside_probes
 from nag.latency.drift import latest_record
 from nag.latency.model import LatencyModel
 from nag.platforms import Feasibility, PlatformFiles, table_platform
@@ -67,7 +67,7 @@ def test_table_keeps_probes_and_calibration_and_bounds_hold_estimates(measured):
 
 def test_injected_drift_is_stale_corrected_and_refused_by_the_gate(measured, tmp_path, monkeypatch):
     from flows.registry import stale_table
-    from nag.subnets import record_drift
+    from nag.delivery.subnets import record_drift
     from nag.supernet.static import build_static
 
     root, plat, _ = measured

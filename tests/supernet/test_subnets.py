@@ -10,9 +10,9 @@ import pytest
 import torch
 from tiny_supernet import prepared, tiny_cfg  # noqa: F401  (fixture)
 
-from nag import subnets
 from nag.config import FinetuneConfig, PlatformConfig
-from nag.export import CARD_KEYS, ExportError, check_card, check_out, export_onnx, write_bundle
+from nag.delivery import subnets
+from nag.delivery.export import CARD_KEYS, ExportError, check_card, check_out, export_onnx, write_bundle
 from nag.latency.meter import ort_session
 from nag.platforms import SupernetPlatform
 from nag.supernet.checkpoint import save_supernet
@@ -128,7 +128,7 @@ def test_local_platform_times_exported_models_beside_fresh_references_and_probes
     from dataclasses import replace
 
     from nag.config import LatencyConfig, Params
-    from nag.delivery import measure_delivered, settings_for
+    from nag.delivery.check import measure_delivered, settings_for
     from nag.latency.drift import probe_set
     from nag.latency.meter import measure_many
     from nag.latency.model import LatencyModel

@@ -11,9 +11,9 @@ import pytest
 from tiny_supernet import TINY_ACC, TINY_ARCHS, make_prepared, tiny_cfg, write_tiny_params
 from typer.testing import CliRunner
 
-from nag.archdata import DataError
 from nag.cli import app
 from nag.config import PhaseConfig
+from nag.method.archdata import DataError
 from nag.spaces import MBV3Space
 from nag.stages.accuracy import run as run_accuracy
 from nag.stages.sample_archs import run as run_sample_archs

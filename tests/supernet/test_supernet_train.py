@@ -15,9 +15,9 @@ import pytest
 import torch
 from tiny_supernet import TINY_PHASES, make_prepared, tiny_cfg, write_tiny_params
 
-from nag.checkpoint import CheckpointError
 from nag.config import ConfigError, PhaseConfig
 from nag.data.fashion_mnist import DatasetError
+from nag.method.checkpoint import CheckpointError
 from nag.spaces import MBV3Space
 from nag.stages.train_supernet import run as run_train_supernet
 from nag.supernet.checkpoint import load_supernet, save_supernet

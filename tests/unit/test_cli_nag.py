@@ -11,8 +11,8 @@ from conftest import BENCH
 from typer.testing import CliRunner
 
 from flows.validate import main as validate_main
-from nag.checkpoint import CheckpointError, load_evaluator, load_generator
 from nag.cli import app
+from nag.method.checkpoint import CheckpointError, load_evaluator, load_generator
 from nag.spaces import MBV3Space, NB201Space
 
 TINY = """

@@ -11,15 +11,15 @@ import torch
 from sklearn.linear_model import LinearRegression, RidgeCV
 
 from nag.config import InferConfig
-from nag.generator import Generator
-from nag.infer import generate_many
 from nag.latency.lut import LutCorrection, distinct_blocks
 from nag.latency.model import LatencyModel
 from nag.latency.predictor import device_features, predict_latency
+from nag.method.generator import Generator
+from nag.method.infer import generate_many
+from nag.method.sampler import Sampler, interpolation_weights
+from nag.method.tokens import CellScore, CellValues
 from nag.serving.build import device_latency, lut_latency
 from nag.serving.engine import Engine, EngineError
-from nag.serving.sampler import Sampler, interpolation_weights
-from nag.serving.tokens import CellScore, CellValues
 from nag.spaces import MBV3Macro, MBV3Space, NB201Space
 
 NB = NB201Space()
@@ -56,7 +56,7 @@ def test_sampler_draws_from_the_generators_distribution():
 
 
 def test_sampler_blocks_of_rows_give_the_same_tokens(monkeypatch):
-    from nag.serving import sampler as sampler_mod
+    from nag.method import sampler as sampler_mod
 
     torch.manual_seed(1)
     gen = Generator((4,) * 12, [1.0, 2.0], hidden=16, embed_dim=8).eval()

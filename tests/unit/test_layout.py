@@ -1,4 +1,4 @@
-"""The per-platform artifact layout is written once (nag/layout.py) and dvc.yaml agrees with it: every
+"""The per-platform artifact layout is written once (platforms/layout.py) and dvc.yaml agrees with it: every
 per-platform stage reads and writes exactly the layout's paths, and passes them on its command line."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 
 from nag.config import load_params
-from nag.layout import PlatformLayout
+from nag.platforms.layout import PlatformLayout
 
 # stage -> (layout fields among its outputs (outs, metrics, plots), layout fields among its deps)
 STAGES = {

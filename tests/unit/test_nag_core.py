@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from nag.archdata import ArchDataset, DataError, Lookup, QueryCounter
-from nag.budget import BudgetError
 from nag.config import EvaluatorConfig, GeneratorConfig, InferConfig
-from nag.evaluator import pairwise_agreement, train_evaluator
-from nag.generator import train_generator
-from nag.infer import InfeasibleError, evaluator_score, generate_many
+from nag.method.archdata import ArchDataset, DataError, Lookup, QueryCounter
+from nag.method.budget import BudgetError
+from nag.method.evaluator import pairwise_agreement, train_evaluator
+from nag.method.generator import train_generator
+from nag.method.infer import InfeasibleError, evaluator_score, generate_many
 from nag.spaces import NB201Space
 
 SPACE = NB201Space()

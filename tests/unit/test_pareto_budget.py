@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from nag.budget import BudgetEmbedding, interpolation_weights, make_budgets
-from nag.pareto import best_under_budget, dominance, hypervolume, pareto_mask
+from nag.method.budget import BudgetEmbedding, interpolation_weights, make_budgets
+from nag.method.pareto import best_under_budget, dominance, hypervolume, pareto_mask
 
 
 @pytest.mark.parametrize(

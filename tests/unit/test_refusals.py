@@ -38,7 +38,7 @@ def test_every_numeric_setting_has_a_rule():
     import typing
 
     from nag.config import Params
-    from nag.config_rules import FREE, RULES
+    from nag.config.rules import FREE, RULES
 
     for f in dataclasses.fields(Params):
         if f.name == "platforms":

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import BENCH
 
-from nag.acc_predictor import make_regressor
 from nag.config import DatasetConfig, GeneratorConfig, Params, PlatformConfig
+from nag.method.acc_predictor import make_regressor
 from nag.platforms import resolve
 from nag.search import policy
 from nag.search.evolution import evolution, random_search

@@ -46,9 +46,9 @@ def _torch_payload(path: Path, kind: str, marker: Path) -> None:
 
 
 def _loaders():
-    from nag.checkpoint import load_evaluator, load_generator
-    from nag.checkpoint import load_object as load_checkpoint
     from nag.latency.model import LatencyModel
+    from nag.method.checkpoint import load_evaluator, load_generator
+    from nag.method.checkpoint import load_object as load_checkpoint
     from nag.serving.engine import Engine
     from nag.spaces import NB201Space
 
@@ -89,7 +89,7 @@ def test_no_file_runs_code(tmp_path, loader, how):
 
 def test_reference_cache_never_runs_code(tmp_path, monkeypatch):
     """The mbv3 reference-predictor cache is a file too: a planted pickle there is ignored and refitted."""
-    from nag.fewshot import mbv3_device as md
+    from nag.platforms import mbv3_device as md
 
     table = tmp_path / "t.csv"
     pd.read_csv(BENCH / "ofa_gpu_latency.csv", nrows=60).to_csv(table, index=False)

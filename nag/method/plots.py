@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nag.archdata import ArchDataset
 from nag.atomic import write_with
+from nag.method.archdata import ArchDataset
 
 
 def _plt():
@@ -76,7 +76,7 @@ def plot_latency_histograms(path: str | Path, dataset_lat: np.ndarray, samples: 
 
 def plot_benchmark(path: str | Path, platform, report: dict) -> None:
     """Oracle frontier of the whole table vs the architectures each method chose per budget."""
-    from nag.pareto import pareto_mask
+    from nag.method.pareto import pareto_mask
 
     plt = _plt()
     acc, lat = platform.accuracy.values, platform.latency.values

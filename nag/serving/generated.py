@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from nag.config import Params
-from nag.infer import Choice
+from nag.method.infer import Choice
 from nag.platforms import Platform
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from nag.errors import BudgetError  # noqa: F401  (re-exported)
-from nag.serving.sampler import interpolation_weights as _weights
+from nag.method.sampler import interpolation_weights as _weights
 
 
 def make_budgets(latencies: np.ndarray, k: int, lo_pct: float, hi_pct: float) -> np.ndarray:
@@ -37,7 +37,7 @@ def make_budgets(latencies: np.ndarray, k: int, lo_pct: float, hi_pct: float) ->
 
 def interpolation_weights(budgets: Sequence[float], query: torch.Tensor) -> torch.Tensor:
     """Weights ``(len(query), K)`` mixing adjacent trained budgets (the numpy serving path's
-    :func:`nag.serving.sampler.interpolation_weights`, as a tensor): ξ on B_k and 1 − ξ on B_{k+1},
+    :func:`nag.method.sampler.interpolation_weights`, as a tensor): ξ on B_k and 1 − ξ on B_{k+1},
     ξ = (B_{k+1} − B)/(B_{k+1} − B_k); clamped to the first/last budget outside the grid."""
     q = query.detach().to("cpu", torch.float64).numpy()
     return torch.as_tensor(_weights(np.asarray(budgets, dtype=np.float64), q), dtype=torch.float32)

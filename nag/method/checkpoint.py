@@ -28,8 +28,8 @@ from nag.artifacts import (
 from nag.atomic import write_with
 from nag.config import EvaluatorConfig, GeneratorConfig
 from nag.errors import NagError
-from nag.evaluator import Evaluator
-from nag.generator import Generator
+from nag.method.evaluator import Evaluator
+from nag.method.generator import Generator
 from nag.spaces.base import SearchSpace
 
 FORMAT = 1

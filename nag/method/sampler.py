@@ -64,7 +64,7 @@ def _distinct(codes: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Sampler:
-    """An LSTMCell over decisions conditioned on g(B) at the first step (``nag.generator.Generator``)."""
+    """An LSTMCell over decisions conditioned on g(B) at the first step (``method.generator.Generator``)."""
 
     budgets: np.ndarray  # (K,) trained budgets, ms
     table: np.ndarray  # (K, E) budget embeddings
@@ -77,7 +77,7 @@ class Sampler:
 
     @classmethod
     def from_generator(cls, gen) -> Sampler:
-        """The arrays of a trained ``nag.generator.Generator`` (float32), its gates reordered to i, f, o, g
+        """The arrays of a trained ``method.generator.Generator`` (float32), its gates reordered to i, f, o, g
         and the i, f, o columns halved: σ(z) = (1 + tanh(z/2))/2, so one tanh pass serves all four gates."""
         def a(t):
             return t.detach().cpu().numpy().astype(np.float32)

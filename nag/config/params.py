@@ -15,31 +15,27 @@ from typing import Any
 
 import yaml
 
-from nag.config_mbv3 import (  # noqa: F401  (re-exported: callers import every section from here)
-    DEFAULT_PHASES,
+from nag.config.mbv3 import (
     AccuracyConfig,
     ArchsConfig,
     FinetuneConfig,
     LatencyConfig,
-    PhaseConfig,
     SupernetConfig,
 )
-from nag.config_ops import (  # noqa: F401  (re-exported)
+from nag.config.ops import (
     DevicesConfig,
     OrchestrationConfig,
     PaperConfig,
     RegistryConfig,
     ServeConfig,
 )
-from nag.config_platforms import (  # noqa: F401  (re-exported)
-    LOCAL_RUNTIMES,
-    PLATFORM_KINDS,
+from nag.config.platforms import (
     ConfigError,
     PlatformConfig,
     check_platform,
     platform_entries,
 )
-from nag.config_rules import check_rules
+from nag.config.rules import check_rules
 
 
 @dataclass(frozen=True)
@@ -259,7 +255,7 @@ def read_yaml(path: Path) -> Any:
 
 def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | None = None) -> Params:
     """Parse and check params.yaml into :class:`Params`. Every value is checked against
-    :mod:`nag.config_rules`; an error names ``path`` and the setting. A section the file lacks takes the
+    :mod:`nag.config.rules`; an error names ``path`` and the setting. A section the file lacks takes the
     code's defaults (the dataclass defaults above); ``note`` (the CLI: stderr) is told which."""
     path = Path(path)
     if not path.is_file():
@@ -281,6 +277,6 @@ def load_params(path: str | Path = "params.yaml", note: Callable[[str], None] | 
     if note and defaulted:
         note(
             f"note: {path} has no {', '.join(defaulted)} section(s): the code defaults apply (see "
-            "nag/config.py)"
+            "nag/config/params.py)"
         )
     return params

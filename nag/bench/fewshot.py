@@ -23,15 +23,16 @@ from functools import lru_cache
 import numpy as np
 from scipy.stats import spearmanr
 
-from nag.archdata import Lookup, QueryCounter
-from nag.bench_nb201 import EVAL_PCT, run_nb201_benchmark
-from nag.budget import make_budgets
+from nag.bench.nb201 import EVAL_PCT, run_nb201_benchmark
 from nag.config import DatasetConfig, Params, PlatformConfig
 from nag.fewshot.plan import frontier_plan
 from nag.fewshot.transfer import TransferError, TransferModel, measurement_plan, references_for
 from nag.latency.bound import conformal_quantile
-from nag.pareto import best_under_budget
-from nag.platforms import TablePlatform, _table, resolve
+from nag.method.archdata import Lookup, QueryCounter
+from nag.method.budget import make_budgets
+from nag.method.pareto import best_under_budget
+from nag.platforms import TablePlatform, resolve
+from nag.platforms.kinds import _table
 
 
 def reference_matrix(reference: str, device: str, arch_ids: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -120,10 +121,10 @@ def nag_on(dev: FewShotDevice, rows: np.ndarray, params: Params, budgets: np.nda
     near-picks (what the same generator picks when the *estimate* must fit: better networks the bound's
     margin keeps out, which a measurement may let in) — the latency model is refitted and the generator
     asked again. ``rounds[0]`` is the answer from ``rows`` alone."""
-    from nag.acc_predictor import fit_accuracy_predictor
-    from nag.evaluator import train_evaluator
-    from nag.generator import train_generator
-    from nag.infer import generate_many, make_score
+    from nag.method.acc_predictor import fit_accuracy_predictor
+    from nag.method.evaluator import train_evaluator
+    from nag.method.generator import train_generator
+    from nag.method.infer import generate_many, make_score
 
     t0 = time.perf_counter()
     truth = dev.truth
@@ -213,7 +214,7 @@ def _predicted_references(table: str, refs: tuple, seed: int) -> tuple[np.ndarra
     """(log latency of every row of the OFA table on each reference, as predictors fitted on a seeded half
     of its networks give it; the rows of the other half). Shared by every device and N with these
     references: the fits are the slow part."""
-    from nag.fewshot.mbv3_device import fit_reference_columns, reference_log_latency
+    from nag.platforms.mbv3_device import fit_reference_columns, reference_log_latency
 
     t, A = _ofa_table(table)
     ids = np.array([a.arch_id for a in t.archs])  # split by network: all its resolutions on one side
@@ -230,7 +231,7 @@ def run_fewshot_mbv3(table: str, device: str, measured: int, seed: int = 0, conf
     table has no accuracy); features add the architecture encoding at each row's resolution
     (:func:`nag.latency.predictor.device_features`).
 
-    ``predicted_references``: the product path of an imported mbv3 device (:mod:`nag.fewshot.mbv3_device`):
+    ``predicted_references``: the product path of an imported mbv3 device (:mod:`nag.platforms.mbv3_device`):
     each reference's latency is what its gradient-boosted predictor gives, fitted on a seeded half of the
     table's networks; the device is planned, measured and judged on the other half only (networks the
     reference predictors never saw, as the dataset's are)."""

@@ -2,8 +2,8 @@
 (:mod:`nag.stages.finetune`) and ``nag export`` share, and ``nag export`` itself.
 
 For each budget (the platform's K trained budgets from ``frontier@`` plus ``finetune_budgets_ms``) the
-chosen architecture is checked to fit when measured (local platforms, :mod:`nag.delivery`), extracted from
-the supernet, evaluated on the test split, finetuned, evaluated again, exported to ONNX (checked against
+chosen architecture is checked to fit when measured (local platforms, :mod:`nag.delivery.check`), extracted
+from the supernet, evaluated on the test split, finetuned, evaluated again, exported to ONNX (checked against
 torch) and, on a local platform, timed again beside the drift probes. A budget sharing its architecture
 with another shares its finetuned model. Finished models are kept
 in a work folder keyed by the supernet and the finetune settings, so an interrupted stage resumes with
@@ -21,9 +21,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from nag.checkpoint import FORMAT, CheckpointError, load_object, save_object
 from nag.config import FinetuneConfig, Params
-from nag.export import check_out, export_onnx, provenance, write_bundle
+from nag.delivery.export import check_out, export_onnx, provenance, write_bundle
+from nag.method.checkpoint import FORMAT, CheckpointError, load_object, save_object
 from nag.platforms import Platform
 from nag.spaces.base import Arch
 from nag.supernet.checkpoint import load_supernet
@@ -118,7 +118,7 @@ def subnets_for(
 def latency_card(platform: Platform, row: dict, timing: tuple[float, float, float] | None, drift) -> dict:
     """The card's latency: the estimate and its bound, and on a local platform the delivered model measured
     (raw and divided by the probes' drift), a fresh network of the arch timed beside it, and the
-    delivery check's tries (:mod:`nag.delivery`). ``within_budget`` is judged on the drift-corrected
+    delivery check's tries (:mod:`nag.delivery.check`). ``within_budget`` is judged on the drift-corrected
     measurement here, on the bound the pick was chosen by for an imported device."""
     pred, bound, budget = row["latency_ms"], row.get("latency_bound_ms", row["latency_ms"]), row["budget_ms"]
     feas = platform.feasibility
@@ -142,7 +142,7 @@ def latency_card(platform: Platform, row: dict, timing: tuple[float, float, floa
 
 def card_for(platform: Platform, row: dict, rec: dict, timing: tuple[float, float, float] | None, drift,
              src: SubnetSource, cfg: FinetuneConfig, onnx_diff: float, prov: dict, onnx_file: str) -> dict:
-    """The model card of one budget's subnet (schema: :data:`nag.export.CARD_KEYS`)."""
+    """The model card of one budget's subnet (schema: :data:`nag.delivery.export.CARD_KEYS`)."""
     space, arch = platform.space, row["arch_obj"]
     m = space.macro
     return {
@@ -201,8 +201,8 @@ def run_export(params: Params, platform: Platform, budget: float, out: str | Pat
                prepared: str | Path, evaluator: str | Path, generator: str | Path, do_finetune: bool = True,
                force: bool = False, progress: bool = True) -> dict:
     """``nag export``: generate for ``budget``, extract, (finetune), export ONNX + card into ``out``."""
-    from nag.delivery import fit_budgets, measure_delivered
-    from nag.generated import Generated
+    from nag.delivery.check import fit_budgets, measure_delivered
+    from nag.serving.generated import Generated
 
     out = Path(out)
     check_out(out, force)  # before any work

@@ -128,10 +128,10 @@ def fit_table_device(name: str, measured: pd.DataFrame, table: BenchmarkTable, s
 def table_device_platform(cfg, files, feasibility):
     """An imported NAS-Bench-201 device: the table's accuracy, the latency its table@ stage wrote (its
     measurements and the transfer model's predictions) with their bounds; no-network cells never feasible."""
-    from nag.archdata import DataError, Lookup
     from nag.config import ConfigError
     from nag.latency.model import LatencyModel
-    from nag.platforms import TablePlatform, _table, read_latency_table
+    from nag.method.archdata import DataError, Lookup
+    from nag.platforms.kinds import TablePlatform, _table, read_latency_table
 
     table = _table(cfg.table)
     frame = read_latency_table(files.latency, cfg.name).set_index("arch_id")

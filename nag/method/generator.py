@@ -24,9 +24,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from nag.budget import BudgetEmbedding
 from nag.config import GeneratorConfig
-from nag.evaluator import Evaluator
+from nag.method.budget import BudgetEmbedding
+from nag.method.evaluator import Evaluator
 from nag.spaces.base import SearchSpace
 
 

@@ -19,10 +19,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from nag.archdata import ArchDataset
-from nag.budget import BudgetEmbedding
 from nag.config import EvaluatorConfig
-from nag.pareto import dominance
+from nag.method.archdata import ArchDataset
+from nag.method.budget import BudgetEmbedding
+from nag.method.pareto import dominance
 
 
 class Evaluator(nn.Module):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nag.serving.sampler import interpolation_weights
+from nag.method.sampler import interpolation_weights
 from nag.spaces.base import Arch, SearchSpace
 
 

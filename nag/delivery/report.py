@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from nag.atomic import atomic_path, write_with
-from nag.export import check_card
+from nag.delivery.export import check_card
 
 
 def _plot(path: Path, table: pd.DataFrame, platform: str, measured: bool) -> None:
-    from nag.plots import _plt, _save
+    from nag.method.plots import _plt, _save
 
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -25,9 +25,9 @@ import torch
 
 from nag.config import Params
 from nag.errors import NagError
-from nag.infer import InfeasibleError
 from nag.latency.drift import Drift, measure_beside_probes, stale_message
 from nag.latency.meter import MeterSettings
+from nag.method.infer import InfeasibleError
 from nag.platforms import Platform
 from nag.spaces.base import Arch
 
@@ -136,7 +136,7 @@ def measure_delivered(params: Params, platform: Platform, archs: list[Arch], net
     each delivered model — the model itself (``cpu-onnxruntime``: its ONNX file) and a fresh network of the
     same architecture — timed beside the probes, and their drift. ``([None] * n, None)`` elsewhere (an
     imported device is measured on the device)."""
-    from nag.export import OnnxModule
+    from nag.delivery.export import OnnxModule
     from nag.supernet.static import build_static
 
     if platform.config.kind != "local":

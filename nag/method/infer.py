@@ -30,11 +30,11 @@ import numpy as np
 
 from nag.config import InferConfig
 from nag.errors import BudgetError, NagError
-from nag.serving.sampler import Sampler
-from nag.serving.tokens import MLPScore, PredictorScore, keys
+from nag.method.sampler import Sampler
+from nag.method.tokens import MLPScore, PredictorScore, keys
 from nag.spaces.base import Arch, SearchSpace
 
-LatencyFn = Callable[[Sequence[Arch]], np.ndarray]  # or a nag.serving.tokens.TokenFn (fast)
+LatencyFn = Callable[[Sequence[Arch]], np.ndarray]  # or a nag.method.tokens.TokenFn (fast)
 ScoreFn = Callable[[Sequence[Arch], np.ndarray], np.ndarray]  # (archs, budget per arch) -> scores
 AccuracyFn = Callable[[Sequence[Arch]], np.ndarray]
 
@@ -112,7 +112,7 @@ class _Candidates:
 
 
 def as_sampler(gen) -> Sampler:
-    """The numpy sampler of a generator (a ``nag.generator.Generator`` is read as it is now: well under
+    """The numpy sampler of a generator (a ``nag.method.generator.Generator`` is read as it is now: well under
     a millisecond; hold the :class:`Sampler` to skip even that)."""
     return gen if isinstance(gen, Sampler) else Sampler.from_generator(gen)
 
@@ -130,8 +130,8 @@ def generate_many(gen, space: SearchSpace, budgets: Sequence[float], latency_fn:
                   known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None = None,
                   known_margin: float = 0.0) -> list[Choice]:
     """Best architecture for each budget (all budgets are checked before any work is done). ``gen`` is a
-    :class:`~nag.serving.sampler.Sampler` or a trained ``nag.generator.Generator``; latency and score
-    functions that have ``on_tokens`` (:mod:`nag.serving.tokens`) are called on token rows, others on
+    :class:`~nag.method.sampler.Sampler` or a trained ``nag.method.generator.Generator``; latency and score
+    functions that have ``on_tokens`` (:mod:`nag.method.tokens`) are called on token rows, others on
     architectures.
 
     Each budget draws ``pool`` samples, or fewer when many budgets are asked at once (at most
@@ -215,7 +215,7 @@ def _best_known(known: tuple[Sequence[Arch], np.ndarray, np.ndarray] | None, bud
 
 
 def evaluator_score(evaluator, space: SearchSpace) -> MLPScore:
-    """Score candidates by the evaluator's R(α | B) (a trained ``nag.evaluator.Evaluator``, as arrays)."""
+    """Score candidates by the evaluator's R(α | B) (a trained evaluator, as arrays)."""
     def a(t):
         return t.detach().cpu().numpy().astype(np.float32)
 

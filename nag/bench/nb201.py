@@ -16,14 +16,14 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from nag.acc_predictor import fit_accuracy_predictor, make_regressor
-from nag.archdata import QueryCounter
-from nag.budget import make_budgets
 from nag.config import DatasetConfig, Params
-from nag.evaluator import train_evaluator
-from nag.generator import train_generator
-from nag.infer import generate_many, make_score
-from nag.pareto import best_under_budget, hypervolume
+from nag.method.acc_predictor import fit_accuracy_predictor, make_regressor
+from nag.method.archdata import QueryCounter
+from nag.method.budget import make_budgets
+from nag.method.evaluator import train_evaluator
+from nag.method.generator import train_generator
+from nag.method.infer import generate_many, make_score
+from nag.method.pareto import best_under_budget, hypervolume
 from nag.platforms import Platform
 
 EVAL_PCT = (5.0, 95.0)

@@ -15,11 +15,7 @@ Latency comes as an :attr:`Platform.estimate` and an upper :attr:`Platform.bound
 must hold (``infer.feasibility``: the bound by default) — what datasets, training rewards, inference and
 the registry gate judge feasibility by.
 
-Example::
-
-    >>> from nag.config import PlatformConfig
-    >>> p = resolve(PlatformConfig("nb201-pixel3", device="pixel3"))    # doctest: +SKIP
-    >>> p.latency([p.space.parse(s)]), p.cheapest                      # doctest: +SKIP
+One is built from its params.yaml entry by :func:`nag.platforms.resolve.resolve`.
 """
 
 from __future__ import annotations
@@ -34,12 +30,11 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from nag.archdata import ArchDataset, DataError, Lookup
-from nag.config import ConfigError, DatasetConfig, InferConfig, PlatformConfig, SupernetConfig
+from nag.config import ConfigError, DatasetConfig, InferConfig, PlatformConfig
 from nag.data.benchmarks import BenchmarkTable, load_nb201
+from nag.method.archdata import ArchDataset, DataError, Lookup
 from nag.spaces.base import SearchSpace
 from nag.spaces.mbv3 import MBV3Space
-from nag.spaces.nb201 import NB201Space
 
 
 @dataclass(frozen=True)
@@ -55,8 +50,8 @@ class PlatformFiles:
 
     @classmethod
     def default(cls, name: str, root: str | Path | None = None) -> PlatformFiles:
-        """The paths dvc.yaml writes (:class:`nag.layout.PlatformLayout`), under ``root`` if given."""
-        from nag import layout
+        """The paths dvc.yaml writes (``nag.platforms.layout``), under ``root`` if given."""
+        from nag.platforms import layout  # a leaf: paths only
 
         lay = layout.PlatformLayout.of(name, root)
         base = Path(root) if root is not None else Path()
@@ -226,48 +221,6 @@ def table_platform(cfg: PlatformConfig, space: SearchSpace, latency_table: pd.Da
         cheapest = min(cheapest, float(lookup([smallest])[0]))
     return SupernetPlatform(cfg, space, lookup, None, files=files, cheapest_ms=cheapest, estimate=estimate,
                             bound=bound, feasibility=feasibility)
-
-
-def resolve(
-    cfg: PlatformConfig, supernet: SupernetConfig | None = None, files: PlatformFiles | None = None,
-    feasibility: Feasibility = Feasibility(),
-) -> Platform:
-    """Build the :class:`Platform` for one ``platforms:`` entry (mbv3 ones need ``supernet``; their
-    artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
-    the validation report its dataset must pass; its table's values are its latency (bound = estimate)."""
-    if cfg.kind == "imported" and cfg.table:
-        from nag.fewshot.table_device import table_device_platform
-
-        return table_device_platform(cfg, files or PlatformFiles.default(cfg.name), feasibility)
-    if cfg.kind in ("local", "imported"):
-        from nag.latency.model import LatencyModel
-        from nag.supernet.data import make_space
-
-        if supernet is None:
-            raise ConfigError(
-                f"platform {cfg.name!r} is an mbv3 platform: resolving it needs the supernet settings"
-            )
-        files = files or PlatformFiles.default(cfg.name)
-        space = make_space(supernet, files.prepared)
-        return table_platform(
-            cfg, space, read_latency_table(files.latency, cfg.name), LatencyModel.load(files.model), files,
-            feasibility,
-        )
-    if cfg.kind != "benchmark":
-        raise ConfigError(f"platform {cfg.name!r}: kind {cfg.kind!r} is not supported")
-    table = _table(cfg.file)
-    try:
-        lat = table.latency(cfg.device)
-        acc = table.accuracy(cfg.metric)
-    except KeyError as exc:
-        raise ConfigError(f"platform {cfg.name!r}: {exc.args[0]}") from None
-    # a cell missing from a partial table has no measured latency, and a cell that does not see its input
-    # is no network: neither is ever feasible (infinite latency), so no budget grid, pick or oracle holds one
-    space = NB201Space()
-    lat = np.where([space.sees_input(a) for a in table.archs], lat, np.inf)
-    return TablePlatform(cfg, space, Lookup(table.archs, lat, f"latency on {cfg.device}", missing=np.inf),
-                         Lookup(table.archs, acc, cfg.metric), files=files, feasibility=feasibility,
-                         table=table)
 
 
 def _mbv3_dataset(p: Platform) -> ArchDataset:
