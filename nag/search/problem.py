@@ -50,6 +50,7 @@ class SearchProblem:
     predictor: object  # scikit-learn regressor on space features
     candidates: int = 64  # C: accuracy queries per budget when finishing
     seed: int = 0
+    cheapest: float | None = None  # the platform's cheapest network (None: the dataset's cheapest)
     predictor_calls: int = field(default=0, init=False)  # every scored arch counts, remembered or not
     _predicted: dict[tuple, float] = field(default_factory=dict, init=False, repr=False)
     _latency_of: dict[tuple, float] = field(default_factory=dict, init=False, repr=False)  # by tokens

@@ -37,7 +37,7 @@ def make_problem(platform, params: Params, seed: int) -> SearchProblem:
         data = ArchDataset(data.space, [data.archs[i] for i in idx], data.acc[idx], data.lat[idx])
     predictor, _ = fit_accuracy_predictor(data.features, data.acc, (params.paper.predictor,), seed)
     return SearchProblem(platform.space, platform.latency, platform.accuracy, data, predictor,
-                         params.infer.candidates, seed)
+                         params.infer.candidates, seed, cheapest=float(platform.cheapest))
 
 
 def train_nag(problem: SearchProblem, params: Params, seed: int, k: int | None = None,
@@ -88,7 +88,7 @@ def nag_picks(problem: SearchProblem, gen, budgets, params: Params, seed: int) -
             replace(params.infer, seed=seed),
             predictor_score(problem.predictor, problem.space),
             counter,
-            cheapest=float(np.min(d.lat)),
+            cheapest=float(np.min(d.lat)) if problem.cheapest is None else problem.cheapest,
         )
     acc = problem.oracle([c.arch for c in choices])
     return [Pick(c.budget, c.arch, float(a), float(c.latency), c.n_queried, c.n_feasible)
