@@ -18,6 +18,7 @@ Writes ``<out>/paper_ofa.json`` and ``<out>/table1.md`` (ours beside the paper's
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -152,14 +153,23 @@ def main(params: Path = typer.Option(Path("params.yaml")),
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futs = [pool.submit(job, str(params), s, list(budgets), full_generations) for s in seeds]
-        runs = []
-        for s, f in zip(seeds, futs):
-            runs.append(f.result())
-            typer.echo(f"seed {s} done after {time.perf_counter() - t0:.0f} s", err=True)
-    text, summary = report(runs, _published(), list(budgets), full_generations)
     out.mkdir(parents=True, exist_ok=True)
+    done = {}  # a seed's finished run is kept (runs/seed<N>.json): an interrupted benchmark resumes
+    for s in seeds:
+        f = out / "runs" / f"seed{s}.json"
+        if f.is_file():
+            run = json.loads(f.read_text())
+            if run.get("budgets") == list(budgets) and run.get("full_generations") == full_generations:
+                done[s] = run
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futs = {s: pool.submit(job, str(params), s, list(budgets), full_generations) for s in seeds
+                if s not in done}
+        for s, f in futs.items():
+            done[s] = {**f.result(), "full_generations": full_generations}
+            write_json(out / "runs" / f"seed{s}.json", done[s])
+            typer.echo(f"seed {s} done after {time.perf_counter() - t0:.0f} s", err=True)
+    runs = [done[s] for s in seeds]
+    text, summary = report(runs, _published(), list(budgets), full_generations)
     write_json(out / "paper_ofa.json",
                {"summary": summary, "runs": runs, "seconds": time.perf_counter() - t0})
     write_with(out / "table1.md", lambda p: p.write_text(text))
