@@ -20,7 +20,7 @@ class SubnetModel(mlflow.pyfunc.PythonModel):
         self.card = json.loads(Path(context.artifacts["card"]).read_text())
         self.session = ort.InferenceSession(context.artifacts["onnx"], providers=["CPUExecutionProvider"])
 
-    def predict(self, context, model_input, params: dict | None = None) -> pd.DataFrame:
+    def predict(self, context, model_input: np.ndarray, params: dict | None = None) -> pd.DataFrame:
         spec = self.card["input"]
         _, c, h, w = spec["shape"]
         x = np.asarray(model_input.to_numpy() if isinstance(model_input, pd.DataFrame) else model_input,

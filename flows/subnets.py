@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 import mlflow
-import numpy as np
 from mlflow import MlflowClient
 
 from flows import registry as reg
@@ -81,7 +80,6 @@ def register_subnets(root: Path, name: str, run_id: str, client: MlflowClient, p
                     python_model=str(MODEL_CODE),
                     artifacts={"onnx": str(onnx), "card": str(Path(tmp) / "card.json")},
                     pip_requirements=requirements,
-                    input_example=np.zeros([1, *card["input"]["shape"][1:]], dtype=np.float32),
                 )
         tags = {**prov, **subnet_tags(card, supernet_version), "fingerprint": fp}
         v = client.create_model_version(model, info.model_uri, run_id=run_id, tags=tags)

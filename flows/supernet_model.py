@@ -45,6 +45,9 @@ def log_supernet(root: Path, params, run_id: str, requirements: list[str]):
     ModelInfo."""
     import json
 
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
     import nag
     from flows.models import write_bundle_config
     from nag.spaces import MBV3Space
@@ -65,6 +68,9 @@ def log_supernet(root: Path, params, run_id: str, requirements: list[str]):
             code_paths=[str(Path(nag.__file__).parent)],
             pip_requirements=requirements,
             input_example=pd.DataFrame([smallest]),
+            signature=ModelSignature(
+                Schema([ColSpec("string", c) for c in ("ks", "e", "d")]),
+                Schema([ColSpec("string", "arch_id"), ColSpec("long", "madds"), ColSpec("long", "params")])),
         )
 
 

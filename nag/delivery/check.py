@@ -68,10 +68,13 @@ def time_beside_probes(params: Params, platform: Platform, models: list[torch.nn
     return raw, corrected, drift, upper
 
 
-def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict], log=print) -> list[dict]:
+def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict], log=print,
+                strict: bool = True) -> list[dict]:
     """Measurement 1 on a local platform: every row (``budget_ms``, ``arch_obj`` and the pick's fields)
     whose network, timed and drift-corrected, exceeds its budget moves to another pick until one fits.
-    Returns the rows (replaced where a fallback was taken), each with its ``delivery`` tries."""
+    Returns the rows (replaced where a fallback was taken), each with its ``delivery`` tries. A budget no
+    candidate meets raises :class:`DeliveryError` (``strict``: a user asked for it) or, for the stage, is
+    returned marked ``undeliverable`` (the smallest measured bound) so the other budgets still deliver."""
     from nag.supernet.static import build_static
 
     if platform.config.kind != "local":
@@ -111,18 +114,21 @@ def fit_budgets(params: Params, platform: Platform, generated, rows: list[dict],
             rows[i] = {**generated.describe(choice), "budget_ms": r["budget_ms"], "arch_obj": choice.arch,
                        "margin_ms": r["budget_ms"] - choice.latency, "delivery": r["delivery"],
                        **{k: r[k] for k in ("interpolated", "extra") if k in r}}
-    if pending:
-        i = pending[0]
+    for i in pending:
         tries = rows[i]["delivery"]
         best = min(tries, key=lambda t: t["measured_upper_ms"])
-        raise DeliveryError(
-            f"no candidate met {rows[i]['budget_ms']:.4g} ms on {platform.name} when measured here "
-            f"({len(tries)} tried): the smallest measured {best['measured_upper_ms']:.4g} ms "
-            f"(drift-corrected upper bound at {params.latency.confidence:g}; {best['arch_id']}); raise the "
-            f"budget to at least that, or re-measure the table "
-            f"(dvc repro -s -f latency@{platform.name})"
-        )
+        why = (f"no candidate met {rows[i]['budget_ms']:.4g} ms on {platform.name} when measured here "
+               f"({len(tries)} tried): the smallest measured {best['measured_upper_ms']:.4g} ms "
+               f"(drift-corrected upper bound at {params.latency.confidence:g}; {best['arch_id']})")
+        if strict:
+            raise DeliveryError(f"{why}; raise the budget to at least that, or re-measure the table "
+                                f"(dvc repro -s -f latency@{platform.name})")
+        log(f"warning: {why}; that budget is not delivered")
+        rows[i]["undeliverable"] = {"budget_ms": rows[i]["budget_ms"], "reason": why,
+                                    "smallest_measured_upper_ms": best["measured_upper_ms"]}
     for r in rows:
+        if "undeliverable" in r:
+            continue
         last, n = r["delivery"][-1], len(r["delivery"]) - 1
         log(f"budget {r['budget_ms']:.4g} ms: {r['arch_obj'].arch_id} measured {last['measured_ms']:.4g} ms "
             f"(bound {last['measured_upper_ms']:.4g})" + (f" after {n} fallback(s)" if n else ""))

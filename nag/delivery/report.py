@@ -144,11 +144,16 @@ def summarize(platform: str, cards: list[dict]) -> dict:
 
 def write_report(
     platform: str, cards: list[dict], files: dict[str, bytes], out_dir: Path, plot_dir: Path,
-    drift: dict | None = None,
+    drift: dict | None = None, undelivered: list[dict] | None = None,
 ) -> dict:
-    """Models, plots and the metrics (with ``drift``: the probes' record of the second measurement)."""
+    """Models, plots and the metrics (with ``drift``: the probes' record of the second measurement;
+    ``undelivered``: budgets no candidate met when measured, counted as not within budget)."""
     for c in cards:
         check_card(c)
     _write_models(out_dir, files, {"platform": platform, "applicable": True, "cards": cards})
     _write_plots(plot_dir, platform, cards)
-    return {**summarize(platform, cards), "drift": drift}
+    out = {**summarize(platform, cards), "drift": drift, "undelivered": undelivered or []}
+    if undelivered:  # a budget asked for and not delivered is a budget not held
+        n = out["n_budgets"]
+        out["within_budget_rate"] = out["within_budget_rate"] * n / (n + len(undelivered))
+    return out

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from nag.config import Params
-from nag.delivery.check import fit_budgets, measure_delivered
+from nag.delivery.check import DeliveryError, fit_budgets, measure_delivered
 from nag.delivery.export import provenance
 from nag.delivery.report import write_report
 from nag.delivery.subnets import SubnetSource, card_for, export_all, subnets_for
@@ -48,7 +48,15 @@ def run(params: Params, platform: Platform, frontier: str | Path, supernet_path:
     if platform.config.finetune_budgets_ms:
         choices, _ = g.choose(list(platform.config.finetune_budgets_ms), zero_query=True)
         rows += [{**g.describe(c), "arch_obj": c.arch, "extra": True} for c in choices]
-    rows = fit_budgets(params, platform, g, rows)  # measurement 1: each pick fits as measured, or falls back
+    # measurement 1: each pick fits as measured, or falls back; a budget too tight for this machine's timing
+    # noise is recorded as not delivered (and not held), unless no budget at all can be delivered
+    rows = fit_budgets(params, platform, g, rows, strict=False)
+    undelivered = [r["undeliverable"] for r in rows if "undeliverable" in r]
+    rows = [r for r in rows if "undeliverable" not in r]
+    if not rows:
+        raise DeliveryError(f"{undelivered[0]['reason']}; no budget of finetune@{platform.name} can be "
+                            f"delivered here: raise them, or re-measure the table "
+                            f"(dvc repro -s -f latency@{platform.name})")
     unique = list({r["arch_obj"].arch_id: r["arch_obj"] for r in rows}.values())
     src = SubnetSource.load(platform, supernet_path, prepared, cfg)
     made = dict(zip([a.arch_id for a in unique],
@@ -82,4 +90,4 @@ def run(params: Params, platform: Platform, frontier: str | Path, supernet_path:
         torch.save(made[a.arch_id][0].state_dict(), buf)
         files[f"{a.arch_id}.pt"] = buf.getvalue()
     drift_rec = drift_record(platform.name, drift, platform.files.model, "finetune@") if drift else None
-    return write_report(platform.name, cards, files, out_dir, plot_dir, drift_rec)
+    return write_report(platform.name, cards, files, out_dir, plot_dir, drift_rec, undelivered)

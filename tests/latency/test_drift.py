@@ -115,6 +115,12 @@ def test_budget_no_candidate_meets_when_measured_is_a_clear_error(measured):
     assert archs[i].arch_id in str(err.value) and f"latency@{NAME}" in str(err.value)
     ok = fit_budgets(params, p, None, [{**row, "budget_ms": float(lat[i]) * 10}], log=lambda _: None)
     assert ok[0]["arch_obj"] == archs[i] and ok[0]["delivery"][0]["fits"]
+    # the finetune stage (strict=False): the tight budget is marked undeliverable, the other still delivers
+    both = fit_budgets(params, p, None, [row, {**row, "budget_ms": float(lat[i]) * 10}], log=lambda _: None,
+                       strict=False)
+    assert both[0]["undeliverable"]["budget_ms"] == row["budget_ms"] and "no candidate met" in \
+        both[0]["undeliverable"]["reason"]
+    assert "undeliverable" not in both[1] and both[1]["delivery"][0]["fits"]
 
 
 class Slowed(torch.nn.Module):
