@@ -1,7 +1,8 @@
 """Platforms: where an architecture's latency (and, for tables, accuracy) comes from, and their files.
 
 Lives here: the protocol and its two types (``kinds``), building one from params.yaml (``resolve``), the
-paths dvc.yaml writes (``layout``), and the few-shot device builders (``table_device``, ``mbv3_device``).
+paths dvc.yaml writes (``layout``), the few-shot device builders (``table_device``, ``mbv3_device``) and
+OFA's ImageNet platform (``ofa``: lookup-table latency, OFA's predictor as accuracy).
 May import ``method``, ``spaces``, ``latency``, ``fewshot``, ``data``, ``supernet``, ``config``.
 """
 
