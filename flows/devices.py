@@ -1,4 +1,5 @@
-"""Adding a device from its own latency measurements: ``python -m flows.devices add NAME FILE.csv``.
+"""Adding a device from its own latency measurements: ``python -m flows.devices add NAME FILE.csv`` (or
+``NAME DIR/``: a device's per-layer lookup tables in OFA's format, :mod:`flows.device_lut`).
 
 The file is parsed (nag.latency.predictor.read_measurements), validated with the Great Expectations
 ``measurements`` suite, copied to ``data/devices/NAME.csv`` and only then declared in params.yaml as
@@ -167,8 +168,16 @@ def add_device(name: str, source: Path, column: str | None = None, resolution: i
     if name in {p.name for p in params.platforms}:
         raise DeviceError(f"platform {name!r} already exists in {params_path}; choose another name")
     target = devices_dir / f"{name}.csv"
-    if target.exists():
-        raise DeviceError(f"{target} already exists; choose another name or remove it first")
+    for taken in (target, devices_dir / name):
+        if taken.exists():
+            raise DeviceError(f"{taken} already exists; choose another name or remove it first")
+    if source.is_dir() and not source.is_symlink():  # OFA lookup tables, one file per resolution
+        from flows.device_lut import add_lut_device
+
+        if column or resolution:
+            raise DeviceError("--column and --resolution are for a measurement file; a lookup-table folder "
+                              "names its resolutions in its file names")
+        return add_lut_device(name, source, params, params_path, devices_dir, _insert_platform)
     check_file(source, params.devices)
     tmp = devices_dir / f".{name}.csv.tmp"
     staged = params_path.with_name(f".{params_path.name}.tmp")
@@ -235,7 +244,8 @@ def add(
     name: str = typer.Argument(..., help="platform name (lower-case, e.g. pixel7-tflite)"),
     file: Path = typer.Argument(
         ..., help="CSV: ks, e, d (or architecture), latency_ms[, resolution, repeats, std_ms]; or "
-                  "arch_str, latency_ms (NAS-Bench-201 cells)"
+                  "arch_str, latency_ms (NAS-Bench-201 cells); or a folder of OFA lookup tables "
+                  "(<resolution>_lookup_table.yaml: an ofa platform)"
     ),
     column: str = typer.Option(
         None, help="take this latency column of a multi-device table (e.g. lat_2080ti_1)"
@@ -257,8 +267,9 @@ def add(
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(
-        f"added platform {name!r}: {report['n_expectations']} expectations met; data/devices/{name}.csv, "
-        f"params.yaml updated. Run `dvc repro` to measure, validate and train for it."
+        f"added platform {name!r}: {report['n_expectations']} expectations met; data/devices/{name}"
+        f"{'' if report['kind'] == 'ofa' else '.csv'}, params.yaml updated. Run `dvc repro` to measure, "
+        f"validate and train for it."
     )
 
 

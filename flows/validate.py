@@ -7,7 +7,8 @@ Suites (built per platform kind):
   ``latency.range_ms``, ``source`` from the known set, spread ≤ ``latency.max_spread`` on (a
 ``latency.spread_mostly`` share of the) measured rows.
 * ``measurements`` (imported devices) — on the device's file: at least ``latency.min_measured`` rows,
-  positive latencies in range, one row per (architecture, resolution).
+  positive latencies in range, one row per (architecture, resolution); for an ``ofa`` platform, the same on
+  its lookup tables' entries (one row per layer and resolution).
 * ``model_error`` (local and imported) — the LUT's cross-validated / the predictor's held-out MAPE ≤
   ``latency.max_mape``.
 * ``bound_coverage`` (local and imported) — on the rows the latency model did not fit (``calibration`` in
@@ -255,6 +256,13 @@ def main(
 
 def expected_ids(cfg, plat, prepared: Path, archs: Path) -> tuple[list[str], pd.DataFrame | None]:
     """The platform's architecture set, and (imported devices) its parsed measurement file."""
+    if plat.kind == "ofa":  # the planned sample of OFA's space, and the lookup tables' entries
+        from nag.data.ofa_imagenet import LutLatency
+
+        lut = LutLatency.load(plat.file)
+        space = lut.space()
+        planned = space.sample(cfg.archs.count, seed=cfg.archs.seed, unique=True)
+        return [a.arch_id for a in planned], lut.frame()
     if plat.group == "table_platforms":
         from nag.data.benchmarks import load_nb201
 

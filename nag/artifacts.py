@@ -47,13 +47,16 @@ TRUSTED = frozenset({
     "nag.method.tokens.Linear",
     "nag.method.tokens.LutLatency",
     "nag.method.tokens.MLPScore",
+    "nag.method.tokens.MLPValues",
     "nag.method.tokens.PredictorScore",
+    "nag.method.tokens.ResolutionTables",
     "nag.method.tokens.TableOrModel",
     "nag.spaces.base.Arch",
     "nag.spaces.base.Decision",
     "nag.spaces.mbv3.MBV3Macro",
     "nag.spaces.mbv3.MBV3Space",
     "nag.spaces.nb201.NB201Space",
+    "nag.spaces.ofa.OFASpace",
 })
 # scikit-learn classes (estimators, their trees and losses) are fitted-model state, rebuilt by skops as
 # skops trusts them; a scikit-learn *function* is not a class and is never trusted.

@@ -22,6 +22,7 @@ from nag.cli.common import (
     read_params,
     user_errors,
 )
+from nag.config import ConfigError
 from nag.errors import BudgetError
 from nag.platforms.layout import SUPERNET, PlatformLayout
 
@@ -63,6 +64,23 @@ def _engine(params: Path, name: str, lay: PlatformLayout):
     except EngineError as exc:
         typer.secho(f"note: {exc}; answering from the checkpoints (slower)", fg=typer.colors.YELLOW, err=True)
         return None
+
+
+def _export_ofa(params: Path, name: str, budget: float, out: Path, force: bool, lay: PlatformLayout) -> dict:
+    """``nag export --format ofa``: the answer ``nag generate`` gives, as OFA's files (nag.delivery)."""
+    from nag.delivery.ofa_format import export_ofa
+
+    kind = read_params(params).platform(name).kind
+    if kind != "ofa":
+        raise ConfigError(f"--format ofa writes OFA's configs for an ofa platform; {name!r} is {kind}: "
+                          f"export it with --format onnx")
+    engine = _engine(params, name, lay)
+    if engine is None:
+        from nag.serving.generated import Generated
+
+        cfg, plat = platform(params, name)
+        engine = Generated(cfg, plat, lay.evaluator, lay.generator).engine
+    return {"out": str(out), **export_ofa(engine, budget, out, force)}
 
 
 def register(app: typer.Typer) -> None:
@@ -110,6 +128,9 @@ def register(app: typer.Typer) -> None:
         name: str = PLATFORM,
         budget: float = typer.Option(..., "--budget", "-b", help="latency budget (ms)"),
         out: Path = typer.Option(..., help="folder to write (model.onnx, model.pt, card.json)"),
+        fmt: str = typer.Option("onnx", "--format", help="onnx: the finetuned subnet's weights (supernet "
+                                "platforms); ofa: net.config + run.config + card.json for once-for-all (ofa "
+                                "platforms: no weights here, the card says how to cut them from OFA's)"),
         finetune: bool = typer.Option(
             True, "--finetune/--no-finetune", help="finetune (params finetune:) first"
         ),
@@ -124,7 +145,19 @@ def register(app: typer.Typer) -> None:
         from nag.delivery.subnets import run_export
 
         lay = PlatformLayout.of(name)
+        if fmt not in ("onnx", "ofa"):
+            fail(ValueError(f"--format {fmt!r}: use onnx (weights, supernet platforms) or ofa "
+                             f"(OFA's configs)"))
+        if fmt == "ofa":
+            with user_errors():
+                card = _export_ofa(params, name, budget, out, force, lay)
+            keep = ("out", "arch_id", "budget_ms", "latency_ms", "accuracy", "image_size")
+            typer.echo(json.dumps({k: card[k] for k in keep}, indent=2))
+            return
         with user_errors(FloatingPointError):
+            if read_params(params).platform(name).kind == "ofa":
+                raise ConfigError(f"{name!r} is an ofa platform: its weights are once-for-all's, not trained "
+                                  f"here; use --format ofa (net.config + run.config, and how to load them)")
             cfg, plat = platform(params, name, prepared)
             card = run_export(cfg, plat, budget, out, supernet, prepared, evaluator or lay.evaluator,
                               generator or lay.generator, finetune, force)

@@ -2,7 +2,9 @@
 
 * ``table_platforms:`` — table-backed platforms: a benchmark table (NAS-Bench-201 schema) answers
   accuracy and, for its devices, latency (``benchmark``); an ``imported`` device of that space brings its
-  own few measurements, and the table's devices are the references its latency is transferred from.
+  own few measurements, and the table's devices are the references its latency is transferred from;
+  an ``ofa`` platform is OFA's ImageNet MobileNetV3 w1.2 space, its accuracy OFA's released predictor and
+  its latency a device's per-layer lookup tables (OFA's YAML format).
   Their stages need nothing but the table and the file: no supernet, no measurement here.
 * ``supernet_platforms:`` — supernet-backed (mbv3) platforms: ``local`` (measured on this machine) or
   ``imported`` (a device's own measurement file); they need the supernet, the sampled architectures and
@@ -23,10 +25,10 @@ from typing import Any
 
 from nag.errors import NagError
 
-PLATFORM_KINDS = ("benchmark", "local", "imported")
+PLATFORM_KINDS = ("benchmark", "local", "imported", "ofa")
 LOCAL_RUNTIMES = ("cpu-torch", "cpu-onnxruntime")
 GROUPS = {
-    "table_platforms": ("benchmark", "imported"),
+    "table_platforms": ("benchmark", "imported", "ofa"),
     "supernet_platforms": ("local", "imported"),
 }  # group -> the kinds it holds
 
@@ -50,6 +52,9 @@ class PlatformConfig:
       a predictor fitted on it gives every architecture a latency at ``resolution`` (0 = the supernet's
       input size). With ``table`` (an NB201-schema table: accuracy column ``metric``, and the known
       devices' latency to transfer from) it is a NAS-Bench-201 device (under ``table_platforms:``).
+    * ``ofa`` — OFA's ImageNet MobileNetV3 w1.2 space (under ``table_platforms:``): ``file`` is the folder
+      of a device's per-layer lookup tables, ``<r>_lookup_table.yaml`` per input resolution (OFA's format,
+      as OFA released the Samsung Note10's); accuracy is OFA's ImageNet predictor.
     """
 
     name: str
@@ -68,7 +73,7 @@ class PlatformConfig:
     def group(self) -> str:
         """``table_platforms`` or ``supernet_platforms``: which mapping of params.yaml holds it (and so
         which stages it has)."""
-        return "table_platforms" if self.kind == "benchmark" or self.table else "supernet_platforms"
+        return "table_platforms" if self.kind in ("benchmark", "ofa") or self.table else "supernet_platforms"
 
 
 def check_platform(p: PlatformConfig) -> None:

@@ -25,9 +25,10 @@ import numpy as np
 import yaml
 
 from nag.errors import NagError
+from nag.method.tokens import MLPValues, ResolutionTables
 from nag.spaces.base import Arch
 from nag.spaces.mbv3 import EXPANDS, KERNELS, MAX_DEPTH, make_divisible
-from nag.spaces.ofa import OFASpace
+from nag.spaces.ofa import RESOLUTIONS, OFASpace
 
 LUT_FILE = re.compile(r"^(\d+)_lookup_table\.yaml$")
 
@@ -110,8 +111,16 @@ class LutLatency:
                 raise LutError(f"{p}: name it <resolution>_lookup_table.yaml (e.g. 224_lookup_table.yaml)")
             tables[int(m.group(1))] = read_lut(p)
         lut = cls(tables, str(folder))
-        lut.check(space or OFASpace())
+        lut.check(space or lut.space())
         return lut
+
+    def space(self) -> OFASpace:
+        """OFA's space at the resolutions these tables time (any of :data:`RESOLUTIONS`: a device timed at
+        fewer sizes is a space of fewer resolutions)."""
+        foreign = sorted(set(self.tables) - set(RESOLUTIONS))
+        if foreign:
+            raise LutError(f"{self.source}: resolution(s) {foreign} are outside the space's {RESOLUTIONS}")
+        return OFASpace(tuple(sorted(self.tables)))
 
     def check(self, space: OFASpace) -> None:
         """Refuse tables that cannot time every architecture of ``space`` (names the first missing layer)."""
@@ -136,15 +145,21 @@ class LutLatency:
             v[s, b, KERNELS.index(k), EXPANDS.index(e)] = t[key]
         return sum(t[k] for k in fixed), v
 
+    def frame(self):
+        """``arch_id`` (the layer key), ``resolution``, ``latency_ms``: every entry, as validation reads a
+        device's measurements."""
+        import pandas as pd
+
+        rows = [(k, r, v) for r, t in sorted(self.tables.items()) for k, v in t.items()]
+        return pd.DataFrame(rows, columns=["arch_id", "resolution", "latency_ms"])
+
+    def token_fn(self, space: OFASpace) -> ResolutionTables:
+        """The tables as arrays over ``space``'s token rows (an engine keeps these)."""
+        parts = [self._arrays(space, r) for r in space.resolutions]
+        return ResolutionTables(space, np.array([b for b, _ in parts]), np.stack([v for _, v in parts]))
+
     def latency_tokens(self, space: OFASpace, tokens: np.ndarray) -> np.ndarray:
-        t = np.asarray(tokens, dtype=np.int64)
-        out = np.empty(len(t))
-        for i, r in enumerate(space.resolutions):
-            rows = np.flatnonzero(t[:, 0] == i)
-            if len(rows):
-                base, v = self._arrays(space, r)
-                out[rows] = base + space.body.slot_sum(t[rows, 1:], v)
-        return out
+        return self.token_fn(space).on_tokens(tokens)
 
     def __call__(self, space: OFASpace, archs: Sequence[Arch]) -> np.ndarray:
         return self.latency_tokens(space, np.array([a.tokens for a in archs], dtype=np.int64).reshape(-1, 46))
@@ -164,6 +179,10 @@ class OFAPredictor:
                 return cls([z[f"w{i}"] for i in range(n)], [z[f"b{i}"] for i in range(n)])
         except (OSError, ValueError, KeyError) as exc:
             raise NagError(f"{path}: not an OFA predictor file ({exc})") from None
+
+    def token_fn(self, space: OFASpace, scale: float = 100.0) -> MLPValues:
+        """The predictor over ``space``'s token rows, × ``scale`` (100: top-1 in %)."""
+        return MLPValues(space, self.weights, self.biases, scale)
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         x = np.asarray(features, dtype=np.float32)

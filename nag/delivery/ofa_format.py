@@ -94,10 +94,45 @@ def read_ofa_folder(space: OFASpace, folder: str | Path) -> Arch:
     return from_ofa_configs(space, net, run)
 
 
-def write_ofa_folder(space: OFASpace, arch: Arch, folder: str | Path) -> None:
-    """``folder/net.config`` and ``folder/run.config`` written together (a temp folder, then renamed)."""
+def write_ofa_folder(space: OFASpace, arch: Arch, folder: str | Path, card: dict | None = None) -> None:
+    """``folder/net.config`` and ``folder/run.config`` (and ``card.json``) written together (a temp folder,
+    then renamed: an interrupted write leaves nothing)."""
     net, run = to_ofa_configs(space, arch)
     with atomic_path(folder) as tmp:
         tmp.mkdir()
         (tmp / "net.config").write_text(json.dumps(net, indent=4) + "\n")
         (tmp / "run.config").write_text(json.dumps(run, indent=4) + "\n")
+        if card is not None:
+            (tmp / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+
+
+OFA_NET = "ofa_mbv3_d234_e346_k357_w1.2"  # once-for-all's released supernet of this space
+
+
+def export_ofa(engine, budget: float, out: str | Path, force: bool = False) -> dict:
+    """``nag export --format ofa``: the pick ``engine`` (a :class:`~nag.serving.engine.Engine`, the answer
+    ``nag generate`` gives) makes for ``budget``, as OFA's ``net.config`` + ``run.config`` and a card with the
+    ``set_active_subnet`` arguments that cut it from OFA's released supernet. Returns the card."""
+    from nag.delivery.export import check_out
+
+    space = engine.space
+    if not isinstance(space, OFASpace):
+        raise OFAConfigError(f"platform {engine.platform!r} is not of OFA's ImageNet space ({space.name}): "
+                             f"--format ofa is for ofa platforms; export it with --format onnx")
+    out = Path(out)
+    check_out(out, force)
+    choices, queries = engine.choose([budget])
+    row = engine.describe(choices[0])
+    arch = choices[0].arch
+    args = space.body.to_ofa(space.body_arch(arch))
+    card = {"format": "ofa", "platform": engine.platform, "budget_ms": float(budget), "arch_id": arch.arch_id,
+            "latency_ms": row["latency_ms"], "latency_bound_ms": row["latency_bound_ms"],
+            "accuracy": row["accuracy"], "predicted_accuracy": row["predicted_accuracy"],
+            "accuracy_is": "OFA's ImageNet top-1 predictor (%), before finetuning",
+            "new_queries": queries, "image_size": space.resolution(arch), "set_active_subnet": args,
+            "load": (f"from ofa.model_zoo import ofa_net; net = ofa_net('{OFA_NET}', pretrained=True); "
+                     f"net.set_active_subnet(ks={args['ks']}, e={args['e']}, d={args['d']}); "
+                     f"subnet = net.get_active_subnet(preserve_weight=True)  # at {space.resolution(arch)} px"
+                     )}
+    write_ofa_folder(space, arch, out, card)
+    return card

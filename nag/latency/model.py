@@ -1,7 +1,8 @@
 """A platform's latency model: the latency of *any* architecture of the space, not only the M sampled.
 
 Local platforms: the block LUT plus its linear correction; imported devices: the fitted predictor at
-the platform's resolution; benchmark tables: nothing outside the table (infinite latency). Each carries
+the platform's resolution; OFA lookup-table devices: their tables' sums (exact); benchmark tables: nothing
+outside the table (infinite latency). Each carries
 its error model (:mod:`nag.latency.bound`: residuals it did not train on, per estimate source), so any
 estimate has an upper bound at a confidence, and a local platform its drift probes
 (:mod:`nag.latency.drift`). Saved
@@ -39,10 +40,10 @@ class LatencyModelError(NagError, ValueError):
 @dataclass
 class LatencyModel:
     platform: str
-    kind: str  # local | imported | benchmark (a table: what it lacks was never measured, never feasible)
+    kind: str  # local | imported | ofa | benchmark (a table: what it lacks is never feasible)
     lut: dict | None = None
     correction: Any = None  # nag.latency.lut.LutCorrection
-    predictor: Any = None  # sklearn regressor of log latency
+    predictor: Any = None  # sklearn regressor of log latency (ofa: the lookup tables, ResolutionTables)
     resolution: int = 0
     meta: dict = field(default_factory=dict)
     error: ErrorModel = field(default_factory=ErrorModel)
@@ -63,6 +64,8 @@ class LatencyModel:
             return np.zeros(0)
         if self.kind == "benchmark":
             return np.full(len(archs), np.inf)
+        if self.kind == "ofa":
+            return self.predictor(archs)
         if self.kind == "local":
             from nag.latency.lut import lut_sums
 

@@ -8,6 +8,8 @@ on the hot path, with token rows (``on_tokens``), with no per-architecture Pytho
 * :class:`TableOrModel` — the rows of a platform's latency table by their exact tokens, a model elsewhere;
 * :class:`LutLatency` — a local platform's block LUT sum and its linear correction;
 * :class:`DeviceLatency` — an imported device's latency predictor (one-hot, resolution, log MAdds);
+* :class:`ResolutionTables` — a per-resolution layer lookup table's sum (OFA's Note10 tables: exact);
+* :class:`MLPValues` — a fixed ReLU network over the space's features (OFA's accuracy predictor);
 * :class:`PredictorScore`, :class:`MLPScore` — the accuracy predictor, the evaluator R(α | B).
 """
 
@@ -151,6 +153,41 @@ class DeviceLatency(TokenFn):
         X = np.column_stack([onehot, np.full(len(onehot), self.resolution / 224.0), np.log(madds),
                              onehot.sum(1) / 2.0])
         return np.exp(self.predictor.predict(X))
+
+
+class ResolutionTables(TokenFn):
+    """``base[r]`` + the active blocks' ``tables[r, stage, slot, kernel, expand]``, the first token choosing
+    the resolution r and the rest an mbv3 body (``space.body``): a device's per-layer lookup tables."""
+
+    def __init__(self, space, base: np.ndarray, tables: np.ndarray) -> None:
+        self.space, self.base = space, np.asarray(base, dtype=np.float64)
+        self.tables = np.asarray(tables, dtype=np.float64)
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        t = np.asarray(tokens, dtype=np.int64)
+        out = np.empty(len(t))
+        for i in range(len(self.base)):
+            rows = np.flatnonzero(t[:, 0] == i)
+            if len(rows):
+                out[rows] = self.base[i] + self.space.body.slot_sum(t[rows, 1:], self.tables[i])
+        return out
+
+
+class MLPValues(TokenFn):
+    """``scale`` × a fixed ReLU network over the space's features (weights as ``x @ w.T + b``)."""
+
+    def __init__(self, space, weights: list, biases: list, scale: float = 1.0) -> None:
+        self.space, self.scale = space, float(scale)
+        self.weights = [np.asarray(w, dtype=np.float32) for w in weights]
+        self.biases = [np.asarray(b, dtype=np.float32) for b in biases]
+
+    def on_tokens(self, tokens: np.ndarray) -> np.ndarray:
+        x = self.space.features_from_tokens(tokens)
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = x @ w.T + b
+            if i + 1 < len(self.weights):
+                np.maximum(x, 0, out=x)
+        return self.scale * x[:, 0].astype(np.float64)
 
 
 class PredictorScore(TokenFn):

@@ -32,6 +32,10 @@ def resolve(
     """Build the :class:`Platform` for one ``platforms:`` entry (mbv3 ones need ``supernet``; their
     artifacts default to :meth:`PlatformFiles.default`). A benchmark platform keeps ``files`` only for
     the validation report its dataset must pass; its table's values are its latency (bound = estimate)."""
+    if cfg.kind == "ofa":
+        from nag.platforms.ofa import ofa_platform
+
+        return ofa_platform(cfg, files or PlatformFiles.default(cfg.name), feasibility)
     if cfg.kind == "imported" and cfg.table:
         from nag.platforms.table_device import table_device_platform
 

@@ -110,6 +110,10 @@ def build_engine(params: Params, platform: Platform, evaluator_path: str | Path,
         every = _tokens(platform.table.archs)
         pred = CellScore(space, every, predictor.predict(space.features_from_tokens(every)), np.nan) \
             if predictor is not None else None
+    elif getattr(platform, "latency_fn", None) is not None:  # OFA: lookup tables (exact), OFA's predictor
+        latency = estimate = bound = platform.latency_fn
+        accuracy = platform.accuracy_fn
+        pred = PredictorScore(space, predictor) if predictor is not None else None
     else:
         latency, estimate, bound = _supernet_latency(platform, known)
         accuracy = None

@@ -25,7 +25,7 @@ from nag.artifacts import ArtifactError, dump_object, load_object
 from nag.errors import NagError
 from nag.method.infer import Choice, generate_many
 from nag.method.sampler import Sampler
-from nag.method.tokens import CellValues, TokenFn
+from nag.method.tokens import CellValues, TokenFn, keys
 from nag.spaces.base import Arch, SearchSpace
 
 FORMAT = 5  # 4: gate-major sampler arrays, pickled; 5: the same, as skops (no pickle)
@@ -59,17 +59,19 @@ def stale_sources(engine: "Engine", paths: dict[str, Path]) -> list[str]:
 
 
 class _Counter:
-    """Accuracy queries of a table, counting the distinct cells read (the known ones are paid): what
-    ``method.archdata.QueryCounter`` does by arch_id, by cell index instead, so a call does not hash the
-    dataset's thousand known architectures first."""
+    """Accuracy queries of an oracle, counting the distinct architectures read (the known ones are paid):
+    what ``method.archdata.QueryCounter`` does by arch_id, by cell index (an enumerable table) or token bytes
+    (OFA's predictor) instead, so a call does not hash the dataset's known architectures first."""
 
-    def __init__(self, oracle: CellValues, paid: np.ndarray) -> None:
-        self.oracle, self.paid = oracle, set(oracle.index(paid).tolist()) if len(paid) else set()
+    def __init__(self, oracle: TokenFn, paid: np.ndarray) -> None:
+        self.oracle = oracle
+        self.key = oracle.index if isinstance(oracle, CellValues) else keys
+        self.paid = set(self.key(paid).tolist()) if len(paid) else set()
         self.initial = len(self.paid)
 
     def __call__(self, archs) -> np.ndarray:
         tokens = np.array([a.tokens for a in archs], dtype=np.int64)
-        self.paid.update(self.oracle.index(tokens).tolist())
+        self.paid.update(self.key(tokens).tolist())
         return self.oracle.on_tokens(tokens)
 
 
@@ -106,7 +108,7 @@ class Engine:
     cheapest: float
     cheapest_arch: str
     feasibility: dict  # {"mode", "confidence"}
-    accuracy: CellValues | None = None  # a table's accuracy: the counted queries of the querying mode
+    accuracy: TokenFn | None = None  # a table's (or OFA predictor's) accuracy: the counted queries
     evaluator: Any = None  # R(α | B) (nag.method.tokens.MLPScore), whatever ranks
     fingerprint: str = ""
     meta: dict = field(default_factory=dict)

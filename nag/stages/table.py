@@ -3,6 +3,8 @@ table alone — its latency column for every cell (with the table's latency mode
 is feasible) and the seeded M-sample architecture dataset (cells that see their input only). An imported
 NAS-Bench-201 device's latency is its own measurements and, for every other cell, the transfer model's
 prediction from the table's devices (:mod:`nag.platforms.table_device`); its dataset is judged by the bound.
+An ``ofa`` platform's M architectures are sampled from OFA's ImageNet space (``archs:`` count and seed) and
+timed by the device's lookup tables (:mod:`nag.platforms.ofa`); its accuracy is OFA's predictor.
 No supernet, nothing measured here; validate@ then checks the latency before train_evaluator@ uses it.
 """
 
@@ -22,6 +24,8 @@ def run(params: Params, plat: PlatformConfig, latency_out: str | Path, model_out
     (the latency figures, and the dataset's under ``dataset``)."""
     if plat.kind == "imported":
         metrics = _imported(plat, params, latency_out, model_out, plot)
+    elif plat.kind == "ofa":
+        metrics = _ofa(plat, params, latency_out, model_out, plot)
     else:
         metrics = latency.run(plat, params.latency, None, None, latency_out, model_out, plot)
     files = PlatformFiles(Path(PREPARED), Path(latency_out), Path(model_out))  # what latency.run just wrote
@@ -59,3 +63,29 @@ def _imported(plat: PlatformConfig, params: Params, latency_out, model_out, plot
                                    "max": float(lat.max())},
                     "sources": {k: int(v) for k, v in df["source"].value_counts().items()}})
     return metrics
+
+
+def _ofa(plat: PlatformConfig, params: Params, latency_out, model_out, plot) -> dict:
+    """An OFA ImageNet platform: ``archs.count`` architectures sampled (``archs.seed``), their lookup-table
+    latency (with their tokens, which later stages read back), the tables as its latency model."""
+    import numpy as np
+
+    from nag.atomic import write_with
+    from nag.latency.bound import ErrorModel
+    from nag.latency.model import LatencyModel
+    from nag.method.plots import plot_latency
+    from nag.platforms.ofa import ofa_platform
+
+    p = ofa_platform(plat, n_archs=params.archs.count, seed=params.archs.seed)
+    df = p.latency_frame()
+    exact = {"lut": "the sum of the device's per-layer lookup-table means: exact by construction"}
+    LatencyModel(plat.name, "ofa", predictor=p.latency_fn, error=ErrorModel({}, exact),
+                 meta={"space": p.space.name, "lut": plat.file}).save(model_out)
+    if plot:
+        plot_latency(plot, plat.name, df, None, "")
+    write_with(latency_out, lambda tmp: df.to_parquet(tmp, index=False))
+    lat = df["latency_ms"].to_numpy()
+    return {"kind": "ofa", "platform": plat.name, "file": plat.file, "space": p.space.name,
+            "n_archs": int(len(df)), "calibration": {}, "cheapest_ms": float(p.cheapest),
+            "latency_ms": {"min": float(lat.min()), "median": float(np.median(lat)), "max": float(lat.max())},
+            "sources": {"lut": int(len(df))}}
