@@ -1,5 +1,6 @@
 """Prefect flows on a tiny real project: the pipeline fanned out on a Dask LocalCluster, a device added
-from the inbox end to end, bad files rejected with nothing else changed, two runs at once."""
+from the inbox end to end, bad files rejected with nothing else changed, two runs at once (a task's retries:
+test_flow_retries.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ import subprocess
 
 import pandas as pd
 import pytest
-from mlflow import MlflowClient
-from tiny_project import aged, device_file, make_project, planned_mbv3_rows, planned_nb201_rows
+from tiny_project import (
+    aged,
+    client_for,
+    device_file,
+    dvc_changed,
+    make_project,
+    planned_mbv3_rows,
+    planned_nb201_rows,
+    prefect_harness,  # noqa: F401  (the shared Prefect server)
+)
 
 from flows import workspace as ws
 from flows.new_device import new_device
@@ -29,34 +38,14 @@ PLATFORMS = {
 }
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
-        yield
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory, prefect_harness):
+def project(tmp_path_factory, prefect_harness):  # noqa: F811 (the fixture imported above)
     root = make_project(tmp_path_factory.mktemp("flows"), PLATFORMS,
                         orchestration={"runner": "dask", "workers": 2, "retries": 0, "settle_s": 2.0,
                                        "lock_timeout_s": 1.0})
     cfg = load_params(root / "params.yaml").orchestration
     result = pipeline.with_options(task_runner=task_runner(cfg))(str(root))
     return root, result
-
-
-def client_for(root):
-    uri = f"sqlite:///{root / 'mlruns/mlflow.db'}"
-    return MlflowClient(uri, uri)
-
-
-def dvc_changed(root) -> set[str]:
-    out = subprocess.run(
-        ["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout
-    return set(json.loads(out or "{}")) - {"machine"}
 
 
 def test_pipeline_fans_out_on_dask_and_dvc_records_it(project):
@@ -336,30 +325,3 @@ def test_device_failing_validate_is_rolled_back(project):
         assert not (root / "data/latency/gpu-strict.parquet").exists()
     finally:
         (root / "params.yaml").write_text(params_text)
-
-
-def test_a_killed_worker_process_is_retried(tmp_path, prefect_harness):
-    from prefect import flow
-
-    from flows.pipeline import train_platform
-
-    marker = tmp_path / "attempt"
-    # the first attempt's process is SIGKILLed mid-task (as the OOM killer would); the retry completes
-    cmd = f"if [ ! -f {marker} ]; then touch {marker}; kill -9 $$; fi; echo done > {tmp_path / 'out'}"
-
-    @flow
-    def one():
-        return train_platform.with_options(retries=1, retry_delay_seconds=0)(
-            str(tmp_path), "p", {"stage@p": cmd}
-        )
-
-    assert one()["stages"] == ["stage@p"] and (tmp_path / "out").read_text() == "done\n"
-
-    @flow
-    def refused():  # exit 2 = the command refused its input: not transient, never retried
-        return train_platform.with_options(retries=3, retry_delay_seconds=0)(
-            str(tmp_path), "p", {"stage@p": f"echo x >> {tmp_path / 'tries'}; exit 2"})
-
-    with pytest.raises(ws.StageFailed, match="exit 2"):
-        refused()
-    assert (tmp_path / "tries").read_text().count("x") == 1

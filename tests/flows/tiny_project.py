@@ -3,6 +3,7 @@ synthetic Fashion-MNIST-shaped dataset, tiny sizes), for the DVC and Prefect flo
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from conftest import BENCH, ROOT, write_idx
 
@@ -158,3 +160,26 @@ def planned_nb201_rows(root, plan_args, out, column="lat_samsung_s7"):
     plan = pd.read_csv(out)
     plan.assign(latency_ms=table.loc[plan["arch_str"]].to_numpy()).to_csv(out, index=False)
     return aged(out)
+
+
+def client_for(root):
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{root / 'mlruns/mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+def dvc_changed(root) -> set[str]:
+    out = subprocess.run(
+        ["dvc", "status", "--json"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    return set(json.loads(out or "{}")) - {"machine"}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server per session (the flow tests share it)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):  # a busy 2-core machine starts it slowly
+        yield
