@@ -158,11 +158,8 @@ class LutLatency:
         parts = [self._arrays(space, r) for r in space.resolutions]
         return ResolutionTables(space, np.array([b for b, _ in parts]), np.stack([v for _, v in parts]))
 
-    def latency_tokens(self, space: OFASpace, tokens: np.ndarray) -> np.ndarray:
-        return self.token_fn(space).on_tokens(tokens)
-
     def __call__(self, space: OFASpace, archs: Sequence[Arch]) -> np.ndarray:
-        return self.latency_tokens(space, np.array([a.tokens for a in archs], dtype=np.int64).reshape(-1, 46))
+        return self.token_fn(space)(archs)  # one-off calls; a platform keeps the token_fn
 
 
 class OFAPredictor:
